@@ -1,0 +1,48 @@
+"""Tunables, in one place.
+
+Every knob that trades speed for something else lives here, documented, so that
+tests and benchmarks can patch it (``monkeypatch.setattr(config, ...)``) and
+nothing else hard-codes a magic number.
+"""
+
+import os
+
+#: LLVM fast-math flags for the Numba loops over X. ``reassoc`` lets LLVM split a
+#: dot product into several SIMD accumulators and ``contract`` lets it fuse
+#: multiply-adds. Both only change the order of additions, fixed at compile
+#: time, so results stay deterministic. ``nnan``/``ninf`` are left out on purpose:
+#: the loss must stay exact for margins in the thousands.
+NUMBA_FASTMATH = frozenset({"reassoc", "contract"})
+
+#: Cache compiled Numba kernels on disk (``__pycache__`` beside the module) so
+#: that only the first process on a machine pays the compilation.
+NUMBA_CACHE = os.environ.get("FASTLR_NUMBA_CACHE", "1") != "0"
+
+#: Rows that each thread of ``numba-parallel`` gets at least. Below this, the
+#: cost of waking a thread exceeds the work, so small inputs run in fewer chunks.
+NUMBA_MIN_ROWS_PER_THREAD = 4096
+
+#: How far ahead (in rows) the Numba loops ask the memory system for X. The
+#: hardware prefetcher alone kept one core at ~11 GB/s on a 2-core Xeon; asking
+#: 8 rows ahead lets the fused pass overlap its arithmetic with the next loads.
+NUMBA_PREFETCH_ROWS = 8
+
+#: Rows per block in the blocked (BLAS) Hessian ``Xᵀ D X``: the block and its
+#: weighted copy stay in cache, so X is read from memory once per Hessian.
+HESSIAN_BLOCK_ROWS = 2048
+
+#: ``solver="auto"`` uses Newton when the parameter count is at most this: the
+#: (n+1)² Cholesky is then cheaper than the extra L-BFGS iterations.
+AUTO_NEWTON_MAX_FEATURES = 200
+
+#: Power iterations used to estimate the Lipschitz constant for
+#: ``learning_rate="auto"``.
+LIPSCHITZ_POWER_ITERATIONS = 30
+
+#: A gradient-descent run is declared diverged when the cost becomes non-finite
+#: or grows beyond this multiple of its starting value.
+DIVERGENCE_FACTOR = 1e4
+
+#: On device backends, convergence is checked every this many iterations, so the
+#: loop does not wait for the GPU after each step.
+DEVICE_CHECK_EVERY = 10

@@ -1,0 +1,55 @@
+"""Kernel backends of fastlr: one module per backend, one contract for all.
+
+Installed as ``fastlr.kernels``. Each backend module exposes the names below
+with the same semantics; :mod:`fastlr.dispatch` maps backend names to modules.
+
+Notation: X has shape (n_samples, n_features) = (m, n); y holds the labels
+(0/1 for the binary functions, class indices 0..K-1 for the softmax ones); w
+has shape (n,) and b is a scalar (binary), W has shape (K, n) and b shape (K,)
+(multinomial); s is the optional ``sample_weight`` of shape (m,), all ones when
+``None``. Margins are z_i = x_i·w + b. Inputs are assumed validated by the
+public layer (finite, C-contiguous float32 or float64, y and s in X's dtype):
+kernels only compute. float32 in gives float32 out.
+
+Binary (logistic) functions
+---------------------------
+``sigmoid(z)``
+    σ(z) = 1 / (1 + e^{-z}) elementwise, exact for every finite z.
+``decision_function(X, w, b)``
+    z = X w + b, shape (m,); with a 2-D W, Z = X Wᵀ + b, shape (m, K).
+``predict_proba(X, w, b)``
+    σ(z), the probability of class 1, shape (m,).
+``cost(X, y, w, b, sample_weight=None)``
+    J = (1/Σs) Σ s_i ℓ_i with ℓ_i = softplus(z_i) − y_i z_i, where
+    softplus(z) = max(z, 0) + log1p(e^{-|z|}): never a clipped probability, so J
+    is finite and accurate for |z| in the thousands.
+``gradient(X, y, w, b, sample_weight=None) -> (dw, db)``
+    dw = (1/Σs) Σ s_i (σ(z_i) − y_i) x_i, db = (1/Σs) Σ s_i (σ(z_i) − y_i).
+``cost_gradient(X, y, w, b, sample_weight=None) -> (cost, dw, db)``
+    Both at once; fused backends read X once.
+``cost_gradient_hessian(X, y, w, b, sample_weight=None) -> (cost, dw, db, H)``
+    Adds H = (1/Σs) X̃ᵀ D X̃ of shape (n+1, n+1), X̃ = [X, 1] (intercept last),
+    D = diag(s_i σ(z_i)(1 − σ(z_i))), for Newton's method.
+
+Multinomial (softmax) functions
+-------------------------------
+``softmax(Z)``
+    Row-wise e^{Z_ik − lse(Z_i)}, lse the stable log-sum-exp.
+``softmax_cost(X, y, W, b, sample_weight=None)``
+    (1/Σs) Σ s_i (lse(z_i) − z_{i, y_i}), z_i = W x_i + b.
+``softmax_cost_gradient(X, y, W, b, sample_weight=None) -> (cost, dW, db)``
+    dW = (1/Σs) Σ s_i (p_i − e_{y_i}) x_iᵀ of shape (K, n), db of shape (K,).
+
+Placement
+---------
+``xp``
+    The array library of the backend (NumPy or CuPy): solvers keep θ there.
+``to_device(array)`` / ``to_host(array)``
+    Move an array to the backend's memory and back (identity on the CPU).
+``check_every``
+    How often solvers may read a scalar back (1 on the CPU; more on a GPU,
+    where each read waits for the device).
+
+Penalties are not kernel work: :mod:`fastlr.objective` adds them once, for
+every backend.
+"""

@@ -1,0 +1,287 @@
+"""Row-level math and row-range loops shared by the two Numba backends.
+
+The loops here each handle one contiguous range of rows ``[lo, hi)`` and read
+every row of X once: the dot product, the loss term and the gradient update
+happen while the row is in L1. ``numba_serial`` runs one range over all rows;
+``numba_parallel`` splits the rows into one range per thread, gives each its
+own accumulators and adds them up afterwards in a fixed order (deterministic
+for a given thread count, no race inside ``prange``).
+
+Gradients and losses accumulate in float64 whatever the dtype of X: a float32
+sum over millions of rows would lose digits, and the conversion is free next
+to the memory traffic. The row dot products stay in X's dtype, as in BLAS.
+"""
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core.extending import intrinsic
+
+from fastlr import config
+
+_jit = dict(cache=config.NUMBA_CACHE, fastmath=set(config.NUMBA_FASTMATH))
+PREFETCH_ROWS = config.NUMBA_PREFETCH_ROWS
+CACHE_LINE_BYTES = 64
+
+
+@intrinsic
+def prefetch(typingctx, array, flat_index):
+    """Hint the CPU to bring ``array.flat[flat_index]`` into cache (``llvm.prefetch``).
+
+    A hint only: it never faults and changes no result. Numba has no
+    spelling for it, so it is emitted as the LLVM intrinsic (read, high
+    locality, data cache).
+    """
+    signature = types.void(array, flat_index)
+
+    def codegen(context, builder, sig, args):
+        array_struct = context.make_array(sig.args[0])(context, builder, args[0])
+        address = builder.gep(array_struct.data, [args[1]])
+        byte_pointer = ir.IntType(8).as_pointer()
+        int32 = ir.IntType(32)
+        function = builder.module.declare_intrinsic(
+            "llvm.prefetch",
+            fnty=ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
+        )
+        builder.call(
+            function,
+            [builder.bitcast(address, byte_pointer), int32(0), int32(3), int32(1)],
+        )
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@njit(inline="always", **_jit)
+def prefetch_row(X, row):
+    """Prefetch every cache line of row ``row`` of a C-contiguous X (if it exists)."""
+    m, n = X.shape
+    if row < m:
+        step = max(1, CACHE_LINE_BYTES // X.itemsize)
+        for k in range(row * n, row * n + n, step):
+            prefetch(X, k)
+
+
+# Compiled without fast-math on purpose: reassociation would fold (1 + e) − 1
+# into e and undo the log1p trick below.
+@njit(cache=config.NUMBA_CACHE)
+def logistic_loss_residual(z, y):
+    """Loss ℓ = softplus(z) − y·z and residual σ(z) − y, in float64.
+
+    With e = exp(−|z|) ≤ 1: softplus(z) = max(z, 0) + log1p(e) and
+    σ(z) = 1/(1+e) for z > 0, e/(1+e) otherwise, so exp never overflows.
+    log1p(e) is computed as log(u)·e/(u−1) with u = 1+e (Goldberg's trick,
+    accurate to a few ulps and about twice as fast as the libm log1p).
+    """
+    e = np.exp(-abs(z))
+    u = 1.0 + e
+    u_minus_one = u - 1.0
+    log1p_e = e if u_minus_one == 0.0 else np.log(u) * (e / u_minus_one)
+    inverse = 1.0 / u
+    probability = inverse if z > 0.0 else e * inverse
+    return max(z, 0.0) + log1p_e - y * z, probability - y
+
+
+@njit(cache=config.NUMBA_CACHE)
+def sigmoid_scalar(z):
+    """σ(z) without overflow: exp only ever sees −|z|."""
+    e = np.exp(-abs(z))
+    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+
+
+@njit(**_jit)
+def binary_rows(X, y, w, b, sample_weight, lo, hi, gradient, with_gradient):
+    """Fused pass over rows [lo, hi) of the binary problem.
+
+    Returns (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i) with r_i = σ(z_i) − y_i, and adds
+    Σ s_i r_i x_i into ``gradient`` (float64, shape (n,)) when
+    ``with_gradient``. An empty ``sample_weight`` means all weights are 1.
+    """
+    n = X.shape[1]
+    weighted = sample_weight.shape[0] > 0
+    loss_sum = 0.0
+    residual_sum = 0.0
+    weight_sum = 0.0
+    for i in range(lo, hi):
+        prefetch_row(X, i + PREFETCH_ROWS)
+        z = b
+        for j in range(n):
+            z += X[i, j] * w[j]
+        loss, residual = logistic_loss_residual(np.float64(z), np.float64(y[i]))
+        s = np.float64(sample_weight[i]) if weighted else 1.0
+        loss_sum += s * loss
+        weight_sum += s
+        if with_gradient:
+            residual *= s
+            residual_sum += residual
+            for j in range(n):
+                gradient[j] += residual * X[i, j]
+    return loss_sum, residual_sum, weight_sum
+
+
+@njit(**_jit)
+def softmax_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, with_gradient):
+    """Fused pass over rows [lo, hi) of the multinomial problem.
+
+    Per row: z = W x + b (K dot products), lse = max(z) + log Σ e^{z_k − max(z)},
+    loss lse − z_y, residual p_k − [k = y] with p_k = e^{z_k − lse}. Returns
+    (Σ s_i loss_i, Σ s_i) and adds Σ s_i r_ik x_i into ``gradient`` (K, n) and
+    Σ s_i r_ik into ``gradient_b`` (K,) when ``with_gradient``.
+    """
+    n_classes, n = W.shape
+    weighted = sample_weight.shape[0] > 0
+    z = np.empty(n_classes)
+    loss_sum = 0.0
+    weight_sum = 0.0
+    for i in range(lo, hi):
+        prefetch_row(X, i + PREFETCH_ROWS)
+        for k in range(n_classes):
+            acc = b[k]
+            for j in range(n):
+                acc += X[i, j] * W[k, j]
+            z[k] = acc
+        top = z.max()
+        total = 0.0
+        for k in range(n_classes):
+            z[k] -= top
+            total += np.exp(z[k])
+        log_total = np.log(total)
+        label = np.int64(y[i])
+        s = np.float64(sample_weight[i]) if weighted else 1.0
+        loss_sum += s * (log_total - z[label])
+        weight_sum += s
+        if with_gradient:
+            for k in range(n_classes):
+                residual = np.exp(z[k] - log_total)
+                if k == label:
+                    residual -= 1.0
+                residual *= s
+                gradient_b[k] += residual
+                for j in range(n):
+                    gradient[k, j] += residual * X[i, j]
+    return loss_sum, weight_sum
+
+
+@njit(**_jit)
+def margins_rows(X, W, b, lo, hi, out):
+    """out[i, k] = x_i · W_k + b_k for rows [lo, hi)."""
+    n_classes, n = W.shape
+    for i in range(lo, hi):
+        prefetch_row(X, i + PREFETCH_ROWS)
+        for k in range(n_classes):
+            acc = b[k]
+            for j in range(n):
+                acc += X[i, j] * W[k, j]
+            out[i, k] = acc
+
+
+@njit(cache=config.NUMBA_CACHE)
+def sigmoid_range(z, out, lo, hi):
+    for i in range(lo, hi):
+        out[i] = sigmoid_scalar(np.float64(z[i]))
+
+
+@njit(cache=config.NUMBA_CACHE)
+def softmax_range(Z, out, lo, hi):
+    n_classes = Z.shape[1]
+    for i in range(lo, hi):
+        top = Z[i].max()
+        total = 0.0
+        for k in range(n_classes):
+            e = np.exp(np.float64(Z[i, k] - top))
+            out[i, k] = e
+            total += e
+        for k in range(n_classes):
+            out[i, k] = out[i, k] / total
+
+
+def no_weights(dtype):
+    """The empty array that tells the row loops 'all sample weights are 1'."""
+    return np.empty(0, dtype=dtype)
+
+
+def as_weights(sample_weight, dtype):
+    return no_weights(dtype) if sample_weight is None else sample_weight
+
+
+def as_matrix(w, b, dtype):
+    """A binary w, b as the 1-row W, b of the multinomial loops (views, no copy of X)."""
+    W = np.asarray(w, dtype=dtype).reshape(1, -1) if np.ndim(w) == 1 else np.asarray(w, dtype=dtype)
+    return W, np.asarray(b, dtype=dtype).reshape(-1)
+
+
+class ContractWrappers:
+    """The kernel contract's Python signatures over one set of compiled passes.
+
+    The serial and parallel backends differ only in how they drive the row
+    loops; the argument handling (dtype of w and b, ``None`` weights, shapes of
+    the results) is the same and lives here once.
+    """
+
+    def __init__(self, binary_pass, softmax_pass, margins, sigmoid, softmax, split_rows=False):
+        self._split_rows = split_rows
+        self._binary_pass = binary_pass
+        self._softmax_pass = softmax_pass
+        self._margins = margins
+        self._sigmoid = sigmoid
+        self._softmax = softmax
+
+    def _ranges(self, m):
+        """Extra trailing argument of the parallel passes: how many row ranges.
+
+        Computed here, in Python, because a compiled function that reads the
+        thread count cannot be cached on disk.
+        """
+        if not self._split_rows:
+            return ()
+        return (max(1, min(numba.get_num_threads(), m // config.NUMBA_MIN_ROWS_PER_THREAD)),)
+
+    def sigmoid(self, z):
+        z = np.asarray(z)
+        flat = np.ascontiguousarray(z).reshape(-1)
+        return self._sigmoid(flat, *self._ranges(flat.shape[0])).reshape(z.shape)
+
+    def decision_function(self, X, w, b):
+        W, b = as_matrix(w, b, X.dtype)
+        margins = self._margins(X, W, b, *self._ranges(X.shape[0]))
+        return margins[:, 0] if np.ndim(w) == 1 else margins
+
+    def predict_proba(self, X, w, b):
+        return self.sigmoid(self.decision_function(X, w, b))
+
+    def _binary(self, X, y, w, b, sample_weight, with_gradient):
+        dtype = X.dtype
+        w = np.asarray(w, dtype=dtype)
+        return self._binary_pass(
+            X, y, w, dtype.type(b), as_weights(sample_weight, dtype), with_gradient, *self._ranges(X.shape[0])
+        )
+
+    def cost(self, X, y, w, b, sample_weight=None):
+        return X.dtype.type(self._binary(X, y, w, b, sample_weight, False)[0])
+
+    def cost_gradient(self, X, y, w, b, sample_weight=None):
+        loss, gradient, gradient_b = self._binary(X, y, w, b, sample_weight, True)
+        dtype = X.dtype
+        return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b)
+
+    def gradient(self, X, y, w, b, sample_weight=None):
+        return self.cost_gradient(X, y, w, b, sample_weight)[1:]
+
+    def softmax(self, Z):
+        Z = np.ascontiguousarray(Z)
+        return self._softmax(Z, *self._ranges(Z.shape[0]))
+
+    def _multinomial(self, X, y, W, b, sample_weight, with_gradient):
+        W, b = as_matrix(W, b, X.dtype)
+        return self._softmax_pass(
+            X, y, W, b, as_weights(sample_weight, X.dtype), with_gradient, *self._ranges(X.shape[0])
+        )
+
+    def softmax_cost(self, X, y, W, b, sample_weight=None):
+        return X.dtype.type(self._multinomial(X, y, W, b, sample_weight, False)[0])
+
+    def softmax_cost_gradient(self, X, y, W, b, sample_weight=None):
+        loss, gradient, gradient_b = self._multinomial(X, y, W, b, sample_weight, True)
+        dtype = X.dtype
+        return dtype.type(loss), gradient.astype(dtype), gradient_b.astype(dtype)

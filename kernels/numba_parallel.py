@@ -1,0 +1,105 @@
+"""The ``numba-parallel`` backend: fused ``@njit(parallel=True)`` kernels.
+
+Rows are split into one contiguous range per thread (fewer for small inputs,
+see ``config.NUMBA_MIN_ROWS_PER_THREAD``). Each range runs the fused loop of
+:mod:`fastlr.kernels.numba_common` into its own accumulators; the partial sums
+are then added in range order, so results depend on the thread count but never
+on scheduling.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from fastlr import config
+from fastlr.kernels import numba_common as rows
+from fastlr.kernels.numpy_vectorized import cost_gradient_hessian  # noqa: F401  (BLAS is the tool)
+from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F401
+
+_jit = dict(cache=config.NUMBA_CACHE, parallel=True)
+
+
+@njit(**_jit)
+def _binary_pass(X, y, w, b, sample_weight, with_gradient, n_ranges):
+    m, n = X.shape
+    gradients = np.zeros((n_ranges, n))
+    sums = np.zeros((n_ranges, 3))
+    for r in prange(n_ranges):
+        local = np.zeros(n)  # this thread's own accumulator
+        loss, residual, weight = rows.binary_rows(
+            X, y, w, b, sample_weight, r * m // n_ranges, (r + 1) * m // n_ranges, local, with_gradient
+        )
+        gradients[r] = local
+        sums[r, 0], sums[r, 1], sums[r, 2] = loss, residual, weight
+    total = np.zeros(3)
+    gradient = np.zeros(n)
+    for r in range(n_ranges):
+        total += sums[r]
+        gradient += gradients[r]
+    return total[0] / total[2], gradient / total[2], total[1] / total[2]
+
+
+@njit(**_jit)
+def _softmax_pass(X, y, W, b, sample_weight, with_gradient, n_ranges):
+    m, n = X.shape
+    n_classes = W.shape[0]
+    gradients = np.zeros((n_ranges, n_classes, n))
+    gradients_b = np.zeros((n_ranges, n_classes))
+    sums = np.zeros((n_ranges, 2))
+    for r in prange(n_ranges):
+        local = np.zeros((n_classes, n))
+        local_b = np.zeros(n_classes)
+        loss, weight = rows.softmax_rows(
+            X, y, W, b, sample_weight, r * m // n_ranges, (r + 1) * m // n_ranges, local, local_b, with_gradient
+        )
+        gradients[r] = local
+        gradients_b[r] = local_b
+        sums[r, 0], sums[r, 1] = loss, weight
+    total = np.zeros(2)
+    gradient = np.zeros((n_classes, n))
+    gradient_b = np.zeros(n_classes)
+    for r in range(n_ranges):
+        total += sums[r]
+        gradient += gradients[r]
+        gradient_b += gradients_b[r]
+    return total[0] / total[1], gradient / total[1], gradient_b / total[1]
+
+
+@njit(**_jit)
+def _margins(X, W, b, n_ranges):
+    m = X.shape[0]
+    out = np.empty((m, W.shape[0]), dtype=X.dtype)
+    for r in prange(n_ranges):
+        rows.margins_rows(X, W, b, r * m // n_ranges, (r + 1) * m // n_ranges, out)
+    return out
+
+
+@njit(**_jit)
+def _sigmoid(z, n_ranges):
+    out = np.empty_like(z)
+    m = z.shape[0]
+    for r in prange(n_ranges):
+        rows.sigmoid_range(z, out, r * m // n_ranges, (r + 1) * m // n_ranges)
+    return out
+
+
+@njit(**_jit)
+def _softmax(Z, n_ranges):
+    out = np.empty_like(Z)
+    m = Z.shape[0]
+    for r in prange(n_ranges):
+        rows.softmax_range(Z, out, r * m // n_ranges, (r + 1) * m // n_ranges)
+    return out
+
+
+_kernels = rows.ContractWrappers(
+    _binary_pass, _softmax_pass, _margins, _sigmoid, _softmax, split_rows=True
+)
+sigmoid = _kernels.sigmoid
+decision_function = _kernels.decision_function
+predict_proba = _kernels.predict_proba
+cost = _kernels.cost
+gradient = _kernels.gradient
+cost_gradient = _kernels.cost_gradient
+softmax = _kernels.softmax
+softmax_cost = _kernels.softmax_cost
+softmax_cost_gradient = _kernels.softmax_cost_gradient

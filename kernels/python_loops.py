@@ -1,0 +1,147 @@
+"""The ``python`` backend: plain loops over examples and features.
+
+This is the reference semantics of the kernel contract (see
+:mod:`fastlr.kernels`), written to be read, not to be fast. Every other
+backend is tested against it. Arithmetic is in Python floats (double); results
+are cast back to the dtype of X at the end.
+"""
+
+import math
+
+import numpy as np
+from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F401
+
+
+def _sigmoid_scalar(z):
+    # Two branches so that exp never sees a large positive argument.
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _softplus(z):
+    """log(1 + e^z) = max(z, 0) + log1p(e^{-|z|}), finite for every finite z."""
+    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+
+
+def _log_sum_exp(values):
+    top = max(values)
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def _weights(sample_weight, m):
+    return [1.0] * m if sample_weight is None else [float(s) for s in sample_weight]
+
+
+def sigmoid(z):
+    z = np.asarray(z)
+    out = np.empty_like(z)
+    for index, value in np.ndenumerate(z):
+        out[index] = _sigmoid_scalar(float(value))
+    return out
+
+
+def _margins(rows, w, b):
+    return [b + sum(x_j * w_j for x_j, w_j in zip(row, w)) for row in rows]
+
+
+def decision_function(X, w, b):
+    rows, w = X.tolist(), np.asarray(w).tolist()
+    if np.ndim(w) == 1:
+        return np.array(_margins(rows, w, float(b)), dtype=X.dtype)
+    b = np.asarray(b).tolist()
+    margins = [_margins(rows, w_k, b_k) for w_k, b_k in zip(w, b)]
+    return np.array(margins, dtype=X.dtype).T.copy()
+
+
+def predict_proba(X, w, b):
+    return sigmoid(decision_function(X, w, b))
+
+
+def cost_gradient(X, y, w, b, sample_weight=None):
+    m, n = X.shape
+    weights = _weights(sample_weight, m)
+    total_weight = sum(weights)
+    rows = X.tolist()
+    margins = _margins(rows, np.asarray(w).tolist(), float(b))
+    loss, dw, db = 0.0, [0.0] * n, 0.0
+    for row, z, y_i, s_i in zip(rows, margins, y.tolist(), weights):
+        loss += s_i * (_softplus(z) - y_i * z)
+        residual = s_i * (_sigmoid_scalar(z) - y_i)
+        db += residual
+        for j in range(n):
+            dw[j] += residual * row[j]
+    dtype = X.dtype.type
+    return (
+        dtype(loss / total_weight),
+        np.array(dw, dtype=X.dtype) / dtype(total_weight),
+        dtype(db / total_weight),
+    )
+
+
+def cost(X, y, w, b, sample_weight=None):
+    return cost_gradient(X, y, w, b, sample_weight)[0]
+
+
+def gradient(X, y, w, b, sample_weight=None):
+    return cost_gradient(X, y, w, b, sample_weight)[1:]
+
+
+def cost_gradient_hessian(X, y, w, b, sample_weight=None):
+    m, n = X.shape
+    weights = _weights(sample_weight, m)
+    total_weight = sum(weights)
+    rows = X.tolist()
+    margins = _margins(rows, np.asarray(w).tolist(), float(b))
+    hessian = [[0.0] * (n + 1) for _ in range(n + 1)]
+    for row, z, s_i in zip(rows, margins, weights):
+        p = _sigmoid_scalar(z)
+        d = s_i * p * (1.0 - p)
+        augmented = row + [1.0]
+        for j in range(n + 1):
+            for k in range(n + 1):
+                hessian[j][k] += d * augmented[j] * augmented[k]
+    cost_value, dw, db = cost_gradient(X, y, w, b, sample_weight)
+    return cost_value, dw, db, np.array(hessian, dtype=X.dtype) / X.dtype.type(total_weight)
+
+
+def softmax(Z):
+    Z = np.asarray(Z)
+    out = np.empty_like(Z)
+    for i, row in enumerate(Z.tolist()):
+        lse = _log_sum_exp(row)
+        out[i] = [math.exp(v - lse) for v in row]
+    return out
+
+
+def softmax_cost_gradient(X, y, W, b, sample_weight=None):
+    m, n = X.shape
+    n_classes = W.shape[0]
+    weights = _weights(sample_weight, m)
+    total_weight = sum(weights)
+    rows = X.tolist()
+    W, b = np.asarray(W).tolist(), np.asarray(b).tolist()
+    loss = 0.0
+    dW = [[0.0] * n for _ in range(n_classes)]
+    db = [0.0] * n_classes
+    for row, label, s_i in zip(rows, y.tolist(), weights):
+        label = int(label)
+        z = [b[k] + sum(x_j * w_kj for x_j, w_kj in zip(row, W[k])) for k in range(n_classes)]
+        lse = _log_sum_exp(z)
+        loss += s_i * (lse - z[label])
+        for k in range(n_classes):
+            residual = s_i * (math.exp(z[k] - lse) - (1.0 if k == label else 0.0))
+            db[k] += residual
+            for j in range(n):
+                dW[k][j] += residual * row[j]
+    dtype = X.dtype.type
+    return (
+        dtype(loss / total_weight),
+        np.array(dW, dtype=X.dtype) / dtype(total_weight),
+        np.array(db, dtype=X.dtype) / dtype(total_weight),
+    )
+
+
+def softmax_cost(X, y, W, b, sample_weight=None):
+    return softmax_cost_gradient(X, y, W, b, sample_weight)[0]
