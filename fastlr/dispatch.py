@@ -143,6 +143,11 @@ def is_cupy_array(array) -> bool:
     return type(array).__module__.split(".")[0] == "cupy"
 
 
+def is_dask_array(array) -> bool:
+    """True for dask arrays, without importing dask when it is not loaded."""
+    return type(array).__module__.split(".")[0] == "dask"
+
+
 def resolve_backend_name(name: str = "auto", data=None) -> str:
     """Turn ``name`` (possibly ``"auto"``) into a concrete backend name.
 

@@ -8,9 +8,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from fastlr import validation
-from fastlr.dispatch import get_backend, is_cupy_array, resolve_backend_name
+from fastlr.dispatch import get_backend, is_cupy_array, is_dask_array, resolve_backend_name
 from fastlr.solvers import OPTIMIZERS, SCHEDULES, SolverOptions, select_solver
 from fastlr.training import Problem, train
 
@@ -191,6 +192,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
+        if is_dask_array(X):
+            from fastlr import distributed  # dask is an optional extra
+
+            return distributed.fit(self, X, y, sample_weight)
         backend = resolve_backend_name(self.backend, X)
         kernels = get_backend(backend)
         X, y, sample_weight = validation.check_fit_data(self, X, y, sample_weight, kernels)
@@ -230,9 +235,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         )
         device_X = kernels.to_device(X) if not is_cupy_array(X) else X
         device_weight = None if sample_weight is None else kernels.to_device(sample_weight)
-        trained = train(
-            kernels, device_X, y_index, n_classes, device_weight, problem, warm=self._warm_start_point(n_classes)
-        )
+        with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
+            trained = train(
+                kernels, device_X, y_index, n_classes, device_weight, problem,
+                warm=self._warm_start_point(n_classes),
+            )
         self.classes_ = classes
         self.coef_ = trained.coef.astype(X.dtype)
         self.intercept_ = trained.intercept.astype(X.dtype)

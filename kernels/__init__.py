@@ -49,6 +49,9 @@ Placement
 ``check_every``
     How often solvers may read a scalar back (1 on the CPU; more on a GPU,
     where each read waits for the device).
+``blas_threads``
+    BLAS threads during a fit (``None`` leaves BLAS alone; the Numba backends
+    say 1 so that BLAS threads do not compete with their own).
 
 Penalties are not kernel work: :mod:`fastlr.objective` adds them once, for
 every backend.

@@ -121,6 +121,48 @@ def binary_rows(X, y, w, b, sample_weight, lo, hi, gradient, with_gradient):
 
 
 @njit(**_jit)
+def hessian_rows(X, y, w, b, sample_weight, lo, hi, gradient, gram, block_rows):
+    """Fused pass over rows [lo, hi) for Newton: loss, gradient and X̃ᵀ D X̃.
+
+    Rows go in blocks of ``block_rows``: each block's margins, losses and
+    residuals are computed row by row, then the block scaled by √D_ii is
+    multiplied by its transpose in BLAS (``np.dot``), while it is still in
+    cache. ``gram`` (n+1, n+1) receives the Gram matrix with the intercept last.
+    Returns (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i).
+    """
+    n = X.shape[1]
+    weighted = sample_weight.shape[0] > 0
+    scaled = np.empty((block_rows, n), dtype=X.dtype)
+    loss_sum = 0.0
+    residual_sum = 0.0
+    weight_sum = 0.0
+    for start in range(lo, hi, block_rows):
+        stop = min(start + block_rows, hi)
+        for i in range(start, stop):
+            z = b
+            for j in range(n):
+                z += X[i, j] * w[j]
+            z64 = np.float64(z)
+            loss, residual = logistic_loss_residual(z64, np.float64(y[i]))
+            s = np.float64(sample_weight[i]) if weighted else 1.0
+            probability = sigmoid_scalar(z64)
+            curvature = s * probability * (1.0 - probability)
+            loss_sum += s * loss
+            weight_sum += s
+            residual *= s
+            residual_sum += residual
+            root = np.sqrt(curvature)
+            for j in range(n):
+                gradient[j] += residual * X[i, j]
+                gram[j, n] += curvature * X[i, j]
+                scaled[i - start, j] = root * X[i, j]
+            gram[n, n] += curvature
+        block = scaled[: stop - start]
+        gram[:n, :n] += np.dot(block.T, block).astype(np.float64)
+    return loss_sum, residual_sum, weight_sum
+
+
+@njit(**_jit)
 def softmax_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, with_gradient):
     """Fused pass over rows [lo, hi) of the multinomial problem.
 
@@ -219,8 +261,9 @@ class ContractWrappers:
     the results) is the same and lives here once.
     """
 
-    def __init__(self, binary_pass, softmax_pass, margins, sigmoid, softmax, split_rows=False):
+    def __init__(self, binary_pass, softmax_pass, hessian_pass, margins, sigmoid, softmax, split_rows=False):
         self._split_rows = split_rows
+        self._hessian_pass = hessian_pass
         self._binary_pass = binary_pass
         self._softmax_pass = softmax_pass
         self._margins = margins
@@ -267,6 +310,15 @@ class ContractWrappers:
 
     def gradient(self, X, y, w, b, sample_weight=None):
         return self.cost_gradient(X, y, w, b, sample_weight)[1:]
+
+    def cost_gradient_hessian(self, X, y, w, b, sample_weight=None):
+        dtype = X.dtype
+        loss, gradient, gradient_b, gram = self._hessian_pass(
+            X, y, np.asarray(w, dtype=dtype), dtype.type(b), as_weights(sample_weight, dtype),
+            config.HESSIAN_BLOCK_ROWS, *self._ranges(X.shape[0]),
+        )
+        gram[X.shape[1], : X.shape[1]] = gram[: X.shape[1], X.shape[1]]
+        return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b), gram.astype(dtype)
 
     def softmax(self, Z):
         Z = np.ascontiguousarray(Z)

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import expit, logsumexp
 
 from fastlr import config
-from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F401
+from fastlr.kernels.host import blas_threads, check_every, to_device, to_host, xp  # noqa: F401
 
 
 def sigmoid(z):

@@ -9,7 +9,7 @@ are cast back to the dtype of X at the end.
 import math
 
 import numpy as np
-from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F401
+from fastlr.kernels.host import blas_threads, check_every, to_device, to_host, xp  # noqa: F401
 
 
 def _sigmoid_scalar(z):
