@@ -1,0 +1,52 @@
+"""Shared fixtures: backends parametrized from the registry, small data sets."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer
+from sklearn.preprocessing import StandardScaler
+
+from fastlr.dispatch import BACKENDS
+
+
+def backend_params(names=None):
+    """One pytest param per registered backend, skipped (with the reason) where unusable."""
+    params = []
+    for name, spec in BACKENDS.items():
+        if names is not None and name not in names:
+            continue
+        reason = spec.unavailable_reason()
+        marks = [pytest.mark.skip(reason=f"{name}: {reason}")] if reason else []
+        if name == "cupy":
+            marks.append(pytest.mark.gpu)
+        params.append(pytest.param(name, marks=marks, id=name))
+    return params
+
+
+ALL_BACKENDS = backend_params()
+FAST_BACKENDS = backend_params(["numpy", "numba", "numba-parallel", "cupy"])
+
+
+@pytest.fixture(scope="session")
+def breast_cancer():
+    """scikit-learn's bundled breast-cancer data, standardized: (569, 30), labels 0/1."""
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def make_problem(m=300, n=7, dtype=np.float64, seed=0, scale=1.0, weighted=False):
+    """A random binary problem: X (m, n), y in {0, 1}, w (n,), b, sample weights or None."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, n)).astype(dtype)
+    w = (scale * rng.standard_normal(n)).astype(dtype)
+    b = dtype(0.3 * scale)
+    y = (rng.random(m) < 0.5).astype(dtype)
+    sample_weight = rng.uniform(0.1, 2.0, m).astype(dtype) if weighted else None
+    return X, y, w, b, sample_weight
+
+
+def sklearn_objective(X, y, coef, intercept, C=1.0, sample_weight=None):
+    """scikit-learn's binary objective C·Σ s_i ℓ_i + ½‖w‖², computed independently."""
+    z = X @ np.ravel(coef) + np.ravel(intercept)[0]
+    losses = np.logaddexp(0, z) - y * z
+    s = np.ones_like(losses) if sample_weight is None else sample_weight
+    return C * float(s @ losses) + 0.5 * float(np.ravel(coef) @ np.ravel(coef))

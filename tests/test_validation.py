@@ -1,0 +1,104 @@
+"""Bad input gets a clear error that names the problem, never a silent model."""
+
+import numpy as np
+import pytest
+
+import fastlr
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 3))
+    return X, (X[:, 0] > 0).astype(int)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba-parallel"])
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 4, np.nan, X), "NaN"),
+        (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 4, np.inf, X), "infinity"),
+        (lambda X: X[:, 0], "2D array"),
+        (lambda X: X[:, :, None], "dim"),
+        (lambda X: X[:0], "0 sample"),
+        (lambda X: X[:, :0], "0 feature"),
+        (lambda X: np.full(X.shape, "a"), "string|could not convert"),
+    ],
+    ids=["nan", "inf", "1d", "3d", "no-rows", "no-columns", "strings"],
+)
+def test_bad_X(backend, data, corrupt, message):
+    X, y = data
+    bad = corrupt(X)
+    with pytest.raises(ValueError, match=message):
+        fastlr.fit(bad, y[: len(bad)] if bad.ndim else y, backend=backend)
+
+
+def test_y_of_the_wrong_length(data):
+    X, y = data
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        fastlr.fit(X, y[:-1], backend="numpy")
+
+
+def test_one_class(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="at least 2 classes.*only one class"):
+        fastlr.fit(X, np.ones(len(X)), backend="numpy")
+
+
+def test_continuous_targets(data):
+    X, _ = data
+    with pytest.raises(ValueError, match="Unknown label type"):
+        fastlr.fit(X, np.linspace(0, 1, len(X)), backend="numpy")
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (lambda n: -np.ones(n), "Negative values"),
+        (lambda n: np.full(n, np.nan), "NaN"),
+        (lambda n: np.ones(n - 1), "shape"),
+        (lambda n: np.zeros(n), "non-zero|sums to zero"),
+    ],
+    ids=["negative", "nan", "length", "all-zero"],
+)
+def test_bad_sample_weight(data, weights, message):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        fastlr.fit(X, y, backend="numpy", sample_weight=weights(len(y)))
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(solver="sag"), "unknown solver 'sag'.*'lbfgs'"),
+        (dict(solver="lbfgs", penalty="l1"), "does not support penalty='l1'.*'gd', 'fista'"),
+        (dict(solver="newton", multi_class="multinomial"), "does not support the multinomial"),
+        (dict(penalty="l3"), "penalty must be one of"),
+        (dict(C=-1.0), "C must be a positive number"),
+        (dict(max_iter=0), "max_iter must be a positive integer"),
+        (dict(optimizer="lion"), "optimizer must be one of"),
+        (dict(schedule="cosine"), "schedule must be one of"),
+        (dict(penalty="elasticnet"), "needs l1_ratio"),
+        (dict(learning_rate=-0.1), "learning_rate must be a positive"),
+        (dict(batch_size=0), "batch_size must be a positive integer"),
+    ],
+)
+def test_bad_parameters(data, params, message):
+    X, y = data
+    with pytest.raises(ValueError, match=message):
+        fastlr.fit(X, y, backend="numpy", **params)
+
+
+def test_predict_with_the_wrong_number_of_features(data):
+    X, y = data
+    model = fastlr.fit(X, y, backend="numpy")
+    with pytest.raises(ValueError, match="3 features"):
+        model.predict(X[:, :2])
+
+
+def test_predict_before_fit(data):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        fastlr.LogisticRegression().predict(data[0])
