@@ -46,3 +46,16 @@ DIVERGENCE_FACTOR = 1e4
 #: On device backends, convergence is checked every this many iterations, so the
 #: loop does not wait for the GPU after each step.
 DEVICE_CHECK_EVERY = 10
+
+#: Threads per block of the CUDA row kernels (8 warps, one row per warp at a time).
+CUDA_THREADS_PER_BLOCK = 256
+
+#: Blocks per multiprocessor in the persistent grids of the CUDA kernels: enough
+#: resident warps to keep loads in flight, few enough partial sums to add up.
+CUDA_BLOCKS_PER_SM = 4
+
+#: Host arrays at least this large go to the GPU through pinned buffers of this size.
+CUDA_PINNED_TRANSFER_BYTES = 64 * 2**20
+
+#: Rows per cuBLAS block of the device Hessian (bounds the scaled-block temporary).
+HESSIAN_BLOCK_ROWS_DEVICE = 2**16

@@ -194,7 +194,7 @@ class Objective:
             u = X @ v[:-1].astype(X.dtype) + ones * v[-1]
             if weights is not None:
                 u = u * weights
-            v_new = xp.concatenate([X.T @ u, xp.asarray([ones * u.sum()], dtype=u.dtype)])
+            v_new = xp.concatenate([X.T @ u, (ones * u.sum()).reshape(1)])
             v_new = v_new.astype(xp.float64) / self.total_weight
             eigenvalue = float(xp.linalg.norm(v_new))
             if eigenvalue == 0.0:

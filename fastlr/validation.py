@@ -61,10 +61,15 @@ def _check_device_matrix(X, xp, n_features=None):
 def _check_device_fit_data(estimator, X, y, sample_weight, kernels):
     xp = kernels.xp
     X = _check_device_matrix(X, xp)
-    y = np.asarray(kernels.to_host(y)) if is_cupy_array(y) else np.asarray(y)
+    if is_cupy_array(y) or np.asarray(y).dtype.kind in "biuf":
+        y = xp.asarray(y)  # numeric labels stay on the device: classes come from a GPU sort
+        if y.dtype.kind == "f" and not bool(xp.all(y == xp.floor(y))):
+            raise ValueError("Unknown label type: continuous; y must hold class labels")
+    else:
+        y = np.asarray(y)  # strings and other objects: the host knows them
+        check_classification_targets(y)
     if y.ndim != 1 or len(y) != X.shape[0]:
         raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}")
-    check_classification_targets(y)
     if sample_weight is not None:
         sample_weight = xp.asarray(sample_weight, dtype=X.dtype)
         if sample_weight.shape != (X.shape[0],):

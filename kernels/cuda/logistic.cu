@@ -1,0 +1,311 @@
+// fastlr CUDA kernels: the binary and softmax logistic passes over X.
+//
+// Loaded by fastlr/kernels/cupy_cuda.py with cupy.RawModule; every kernel is a
+// template over the element type T (float or double) and instantiated through
+// `name_expressions`, so there is no `extern "C"` here.
+//
+// Layout: X is C-contiguous (m, n). One warp handles one row at a time; lane l
+// owns the columns j = l + 32k (k < ITEMS), keeps w_j and its gradient
+// accumulators in registers, and loads x_ij once: the dot product, the loss
+// and the gradient update all use that one load (X is read once per pass).
+// Accumulation is in double whatever T is. Each block writes its partial sums
+// to its own slot and `finalize_*` adds the slots in block order: no atomics,
+// so results are deterministic for a given launch configuration.
+
+#define FULL_MASK 0xffffffffu
+#define WARP_SIZE 32
+
+// Sum over the warp, returned to every lane. Tree order (shfl_down) then a
+// broadcast of lane 0: every lane sees bit-identical z, unlike a butterfly.
+__device__ __forceinline__ double warp_sum(double value) {
+    for (int offset = WARP_SIZE / 2; offset > 0; offset /= 2) {
+        value += __shfl_down_sync(FULL_MASK, value, offset);
+    }
+    return __shfl_sync(FULL_MASK, value, 0);
+}
+
+// Loss softplus(z) - y z and residual sigmoid(z) - y, with e = exp(-|z|) <= 1
+// so that nothing overflows for any finite z.
+__device__ __forceinline__ void logistic_loss_residual(double z, double y, double* loss, double* residual) {
+    const double e = exp(-fabs(z));
+    const double inverse = 1.0 / (1.0 + e);
+    *loss = fmax(z, 0.0) + log1p(e) - y * z;
+    *residual = (z > 0.0 ? inverse : e * inverse) - y;
+}
+
+// Sum shared[warp][0..count) over the block's warps, in warp order, into
+// shared[0][...]. Called by the whole block.
+__device__ void reduce_warp_rows(double* shared, int count, int stride) {
+    const int warps = blockDim.x / WARP_SIZE;
+    __syncthreads();
+    for (int j = threadIdx.x; j < count; j += blockDim.x) {
+        double total = shared[j];
+        for (int w = 1; w < warps; ++w) total += shared[w * stride + j];
+        shared[j] = total;
+    }
+    __syncthreads();
+}
+
+// One fused pass of the binary problem.
+//   block_gradient[block, 0..n)  : sum of s_i r_i x_i over the block's rows
+//   block_gradient[block, n]     : sum of s_i r_i
+//   block_sums[block, 0..2)      : sum of s_i l_i, sum of s_i
+//   curvature[i] (if write_curvature) : s_i p_i (1 - p_i), for Newton's Hessian
+// Flags, not null pointers, say which optional arrays are real: CuPy turns a
+// None argument into an invalid address rather than NULL (cupy/cupy#9046).
+// Dynamic shared memory: (blockDim.x / 32) * (n + 3) doubles.
+template <typename T, int ITEMS>
+__global__ void binary_cost_gradient(const T* __restrict__ X, const T* __restrict__ y,
+                                     const T* __restrict__ w, const T* __restrict__ b,
+                                     const T* __restrict__ sample_weight, int weighted, long long m, int n,
+                                     int with_gradient, double* __restrict__ block_gradient,
+                                     double* __restrict__ block_sums, double* __restrict__ curvature,
+                                     int write_curvature) {
+    extern __shared__ double shared[];
+    const int lane = threadIdx.x % WARP_SIZE;
+    const int warp = threadIdx.x / WARP_SIZE;
+    const int warps = blockDim.x / WARP_SIZE;
+    const int stride = n + 3;
+
+    double w_lane[ITEMS], gradient[ITEMS];
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k) {
+        const int j = lane + WARP_SIZE * k;
+        w_lane[k] = j < n ? (double)w[j] : 0.0;
+        gradient[k] = 0.0;
+    }
+    const double bias = (double)b[0];
+    double loss_sum = 0.0, residual_sum = 0.0, weight_sum = 0.0;
+
+    const long long first_row = (long long)blockIdx.x * warps + warp;
+    const long long row_step = (long long)gridDim.x * warps;
+    for (long long i = first_row; i < m; i += row_step) {
+        const T* row = X + i * n;
+        double x[ITEMS];
+        double partial = 0.0;
+#pragma unroll
+        for (int k = 0; k < ITEMS; ++k) {
+            const int j = lane + WARP_SIZE * k;
+            x[k] = j < n ? (double)row[j] : 0.0;
+            partial += x[k] * w_lane[k];
+        }
+        const double z = warp_sum(partial) + bias;
+        const double s = weighted ? (double)sample_weight[i] : 1.0;
+        double loss, residual;
+        logistic_loss_residual(z, (double)y[i], &loss, &residual);
+        loss_sum += s * loss;
+        weight_sum += s;
+        if (write_curvature && lane == 0) {
+            const double p = residual + (double)y[i];
+            curvature[i] = s * p * (1.0 - p);
+        }
+        if (with_gradient) {
+            residual *= s;
+            residual_sum += residual;
+#pragma unroll
+            for (int k = 0; k < ITEMS; ++k) gradient[k] += residual * x[k];
+        }
+    }
+
+    // Every lane of a warp holds the same loss/weight/residual sums; lane 0 reports.
+    double* mine = shared + warp * stride;
+#pragma unroll
+    for (int k = 0; k < ITEMS; ++k) {
+        const int j = lane + WARP_SIZE * k;
+        if (j < n) mine[j] = gradient[k];
+    }
+    if (lane == 0) {
+        mine[n] = residual_sum;
+        mine[n + 1] = loss_sum;
+        mine[n + 2] = weight_sum;
+    }
+    reduce_warp_rows(shared, n + 3, stride);
+    for (int j = threadIdx.x; j <= n; j += blockDim.x) block_gradient[(long long)blockIdx.x * (n + 1) + j] = shared[j];
+    if (threadIdx.x == 0) {
+        block_sums[2 * blockIdx.x] = shared[n + 1];
+        block_sums[2 * blockIdx.x + 1] = shared[n + 2];
+    }
+}
+
+// Adds the per-block slots in block order and divides by the total weight.
+// One thread per output column (n + 1 of them: gradient, then intercept);
+// thread 0 also writes the cost.
+template <typename T>
+__global__ void finalize_binary(const double* __restrict__ block_gradient, const double* __restrict__ block_sums,
+                                int blocks, int n, T* __restrict__ gradient, T* __restrict__ cost) {
+    double weight = 0.0;
+    for (int blk = 0; blk < blocks; ++blk) weight += block_sums[2 * blk + 1];
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j <= n) {
+        double total = 0.0;
+        for (int blk = 0; blk < blocks; ++blk) total += block_gradient[(long long)blk * (n + 1) + j];
+        gradient[j] = (T)(total / weight);
+    }
+    if (j == 0) {
+        double loss = 0.0;
+        for (int blk = 0; blk < blocks; ++blk) loss += block_sums[2 * blk];
+        cost[0] = (T)(loss / weight);
+    }
+}
+
+// One fused pass of the softmax problem with CLASSES classes.
+// W (CLASSES, n) is staged in shared memory; each lane keeps its columns'
+// gradient accumulators for every class in registers.
+//   block_gradient[block, k*(n+1) + j]  : sum of s_i r_ik x_ij   (j < n)
+//   block_gradient[block, k*(n+1) + n]  : sum of s_i r_ik
+//   block_sums[block, 0..2)             : sum of s_i loss_i, sum of s_i
+// Dynamic shared memory: CLASSES*n doubles for W, then
+// (blockDim.x / 32) * (CLASSES*(n+1) + 2) doubles for the reduction.
+template <typename T, int ITEMS, int CLASSES>
+__global__ void softmax_cost_gradient(const T* __restrict__ X, const long long* __restrict__ labels,
+                                      const T* __restrict__ W, const T* __restrict__ b,
+                                      const T* __restrict__ sample_weight, int weighted, long long m, int n,
+                                      int with_gradient, double* __restrict__ block_gradient,
+                                      double* __restrict__ block_sums) {
+    extern __shared__ double shared[];
+    double* W_shared = shared;
+    double* reduction = shared + CLASSES * n;
+    const int lane = threadIdx.x % WARP_SIZE;
+    const int warp = threadIdx.x / WARP_SIZE;
+    const int warps = blockDim.x / WARP_SIZE;
+    const int width = CLASSES * (n + 1);
+    const int stride = width + 2;
+
+    for (int t = threadIdx.x; t < CLASSES * n; t += blockDim.x) W_shared[t] = (double)W[t];
+    __syncthreads();
+
+    double gradient[CLASSES][ITEMS];
+    double gradient_b[CLASSES];
+    double bias[CLASSES];
+#pragma unroll
+    for (int c = 0; c < CLASSES; ++c) {
+        bias[c] = (double)b[c];
+        gradient_b[c] = 0.0;
+#pragma unroll
+        for (int k = 0; k < ITEMS; ++k) gradient[c][k] = 0.0;
+    }
+    double loss_sum = 0.0, weight_sum = 0.0;
+
+    const long long first_row = (long long)blockIdx.x * warps + warp;
+    const long long row_step = (long long)gridDim.x * warps;
+    for (long long i = first_row; i < m; i += row_step) {
+        const T* row = X + i * n;
+        double x[ITEMS];
+#pragma unroll
+        for (int k = 0; k < ITEMS; ++k) {
+            const int j = lane + WARP_SIZE * k;
+            x[k] = j < n ? (double)row[j] : 0.0;
+        }
+        double z[CLASSES];
+#pragma unroll
+        for (int c = 0; c < CLASSES; ++c) {
+            double partial = 0.0;
+#pragma unroll
+            for (int k = 0; k < ITEMS; ++k) {
+                const int j = lane + WARP_SIZE * k;
+                if (j < n) partial += x[k] * W_shared[c * n + j];
+            }
+            z[c] = warp_sum(partial) + bias[c];
+        }
+        double top = z[0];
+#pragma unroll
+        for (int c = 1; c < CLASSES; ++c) top = fmax(top, z[c]);
+        double total = 0.0;
+#pragma unroll
+        for (int c = 0; c < CLASSES; ++c) total += exp(z[c] - top);
+        const double log_sum = top + log(total);
+        const long long label = labels[i];
+        const double s = weighted ? (double)sample_weight[i] : 1.0;
+        double z_label = 0.0;
+#pragma unroll
+        for (int c = 0; c < CLASSES; ++c) z_label = (c == label) ? z[c] : z_label;
+        loss_sum += s * (log_sum - z_label);
+        weight_sum += s;
+        if (with_gradient) {
+#pragma unroll
+            for (int c = 0; c < CLASSES; ++c) {
+                const double residual = s * (exp(z[c] - log_sum) - (c == label ? 1.0 : 0.0));
+                gradient_b[c] += residual;
+#pragma unroll
+                for (int k = 0; k < ITEMS; ++k) gradient[c][k] += residual * x[k];
+            }
+        }
+    }
+
+    double* mine = reduction + warp * stride;
+#pragma unroll
+    for (int c = 0; c < CLASSES; ++c) {
+#pragma unroll
+        for (int k = 0; k < ITEMS; ++k) {
+            const int j = lane + WARP_SIZE * k;
+            if (j < n) mine[c * (n + 1) + j] = gradient[c][k];
+        }
+        if (lane == 0) mine[c * (n + 1) + n] = gradient_b[c];
+    }
+    if (lane == 0) {
+        mine[width] = loss_sum;
+        mine[width + 1] = weight_sum;
+    }
+    reduce_warp_rows(reduction, width + 2, stride);
+    for (int t = threadIdx.x; t < width; t += blockDim.x) block_gradient[(long long)blockIdx.x * width + t] = reduction[t];
+    if (threadIdx.x == 0) {
+        block_sums[2 * blockIdx.x] = reduction[width];
+        block_sums[2 * blockIdx.x + 1] = reduction[width + 1];
+    }
+}
+
+// As finalize_binary for `width` = CLASSES * (n + 1) outputs.
+template <typename T>
+__global__ void finalize_softmax(const double* __restrict__ block_gradient, const double* __restrict__ block_sums,
+                                 int blocks, int width, T* __restrict__ gradient, T* __restrict__ cost) {
+    double weight = 0.0;
+    for (int blk = 0; blk < blocks; ++blk) weight += block_sums[2 * blk + 1];
+    const int t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < width) {
+        double total = 0.0;
+        for (int blk = 0; blk < blocks; ++blk) total += block_gradient[(long long)blk * width + t];
+        gradient[t] = (T)(total / weight);
+    }
+    if (t == 0) {
+        double loss = 0.0;
+        for (int blk = 0; blk < blocks; ++blk) loss += block_sums[2 * blk];
+        cost[0] = (T)(loss / weight);
+    }
+}
+
+// Per-row loss and residual from precomputed margins z (the two-pass cuBLAS
+// variant: z = X w + b before, g = X^T r after).
+template <typename T>
+__global__ void logistic_rows(const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ sample_weight,
+                              int weighted, long long m, T* __restrict__ loss, T* __restrict__ residual) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < m; i += (long long)gridDim.x * blockDim.x) {
+        double l, r;
+        logistic_loss_residual((double)z[i], (double)y[i], &l, &r);
+        const double s = weighted ? (double)sample_weight[i] : 1.0;
+        loss[i] = (T)(s * l);
+        residual[i] = (T)(s * r);
+    }
+}
+
+// sigmoid(z) elementwise; exp only ever sees -|z|.
+template <typename T>
+__global__ void sigmoid(const T* __restrict__ z, long long size, T* __restrict__ out) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < size; i += (long long)gridDim.x * blockDim.x) {
+        const double v = (double)z[i];
+        const double e = exp(-fabs(v));
+        out[i] = (T)(v >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e));
+    }
+}
+
+// Row-wise softmax of Z (m, classes) with the max subtracted first.
+template <typename T>
+__global__ void softmax_rows(const T* __restrict__ Z, long long m, int classes, T* __restrict__ out) {
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < m; i += (long long)gridDim.x * blockDim.x) {
+        const T* row = Z + i * classes;
+        double top = (double)row[0];
+        for (int c = 1; c < classes; ++c) top = fmax(top, (double)row[c]);
+        double total = 0.0;
+        for (int c = 0; c < classes; ++c) total += exp((double)row[c] - top);
+        for (int c = 0; c < classes; ++c) out[i * classes + c] = (T)(exp((double)row[c] - top) / total);
+    }
+}

@@ -1,0 +1,298 @@
+"""The ``cupy`` backend: CUDA kernels on an NVIDIA GPU, data kept on the device.
+
+The fused passes live in ``cuda/logistic.cu`` (loaded with ``cupy.RawModule``,
+one template instance per dtype and column count, compiled on first use and
+cached by CuPy). Every function takes and returns CuPy arrays and never waits
+for the device: costs come back as 0-d device arrays, so a solver can run many
+iterations before it reads one (``check_every``).
+
+``cost_gradient`` reads X once (one warp per row, see the .cu file) for up to
+``MAX_FUSED_FEATURES`` columns; wider X, and ``cost_gradient_two_pass`` at any
+width, use cuBLAS for ``X @ w`` and ``Xᵀ r`` with a small elementwise kernel
+between: the two-pass baseline the fused kernel is measured against.
+"""
+
+import functools
+import pathlib
+
+import cupy as cp
+import numpy as np
+
+from fastlr import config
+
+xp = cp
+check_every = config.DEVICE_CHECK_EVERY
+blas_threads = None
+
+SOURCE_PATH = pathlib.Path(__file__).parent / "cuda" / "logistic.cu"
+CUDA_TYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+WARP_SIZE = 32
+#: Columns per lane are a compile-time constant; 32 per lane covers n ≤ 1024.
+MAX_ITEMS_PER_LANE = 32
+MAX_FUSED_FEATURES = WARP_SIZE * MAX_ITEMS_PER_LANE
+#: The softmax kernel keeps CLASSES × ITEMS accumulators in registers.
+MAX_SOFTMAX_REGISTERS = 64
+
+
+@functools.lru_cache(maxsize=None)
+def _source():
+    return SOURCE_PATH.read_text()
+
+
+@functools.lru_cache(maxsize=None)
+def _kernel(name, *template_args):
+    """The compiled kernel ``name<template_args...>`` (memoized per process)."""
+    expression = f"{name}<{', '.join(str(a) for a in template_args)}>"
+    module = cp.RawModule(code=_source(), options=("-std=c++17",), name_expressions=[expression])
+    return module.get_function(expression)
+
+
+@functools.lru_cache(maxsize=None)
+def _multiprocessors():
+    return cp.cuda.Device().attributes["MultiProcessorCount"]
+
+
+def _items_per_lane(n):
+    """Smallest power of two k with 32·k ≥ n (fewer template instances than one per n)."""
+    items = 1
+    while WARP_SIZE * items < n:
+        items *= 2
+    return items
+
+
+def _grid(work_items, items_per_block):
+    """A persistent grid: enough blocks to fill every SM, never more than the work."""
+    return max(1, min(_multiprocessors() * config.CUDA_BLOCKS_PER_SM, -(-work_items // items_per_block)))
+
+
+def _launch(kernel, grid, threads, args, shared_bytes=0):
+    if shared_bytes > 48 * 1024:  # above the default, a kernel must opt in
+        kernel.max_dynamic_shared_size_bytes = shared_bytes
+    kernel((grid,), (threads,), args, shared_mem=shared_bytes)
+
+
+def _scalar_array(b, dtype):
+    """b as a 1-element device array, without a host round trip when it is already there."""
+    return cp.asarray(b, dtype=dtype).reshape(1)
+
+
+def _optional(array, dtype):
+    """(array, 1), or a 1-element placeholder and 0: flags say which arrays are real,
+    since CuPy passes None as an invalid address rather than NULL (cupy/cupy#9046)."""
+    if array is None:
+        return cp.empty(1, dtype=dtype), np.int32(0)
+    return array, np.int32(1)
+
+
+# -- placement -------------------------------------------------------------
+def to_device(array):
+    """Copy a host array to the device once; large ones go through pinned memory.
+
+    Pageable host memory forces the driver to stage every byte itself; copying
+    through two pinned buffers, chunk by chunk, lets the transfers run
+    asynchronously at full PCIe/NVLink speed.
+    """
+    if isinstance(array, cp.ndarray):
+        return array
+    array = np.ascontiguousarray(array)
+    if array.nbytes < config.CUDA_PINNED_TRANSFER_BYTES:
+        return cp.asarray(array)
+    out = cp.empty(array.shape, dtype=array.dtype)
+    flat_in, flat_out = array.reshape(-1), out.reshape(-1)
+    chunk = config.CUDA_PINNED_TRANSFER_BYTES // array.itemsize
+    stream = cp.cuda.Stream(non_blocking=True)
+    buffers, events = [], []
+    for _ in range(2):
+        memory = cp.cuda.alloc_pinned_memory(chunk * array.itemsize)
+        buffers.append(np.frombuffer(memory, dtype=array.dtype, count=chunk))
+        events.append(None)
+    for index, start in enumerate(range(0, flat_in.size, chunk)):
+        slot = index % 2
+        if events[slot] is not None:
+            events[slot].synchronize()  # the copy out of this buffer has finished
+        piece = flat_in[start : start + chunk]
+        buffers[slot][: piece.size] = piece
+        flat_out[start : start + piece.size].set(buffers[slot][: piece.size], stream=stream)
+        events[slot] = stream.record()
+    stream.synchronize()
+    return out
+
+
+def to_host(array):
+    return cp.asnumpy(array)
+
+
+# -- binary kernels -----------------------------------------------------------
+def sigmoid(z):
+    z = cp.ascontiguousarray(cp.asarray(z))
+    out = cp.empty_like(z)
+    threads = config.CUDA_THREADS_PER_BLOCK
+    _launch(_kernel("sigmoid", CUDA_TYPE[z.dtype]), _grid(z.size, threads), threads, (z, np.int64(z.size), out))
+    return out
+
+
+def decision_function(X, w, b):
+    w = cp.asarray(w, dtype=X.dtype)
+    b = cp.asarray(b, dtype=X.dtype)
+    return X @ (w if w.ndim == 1 else w.T) + b
+
+
+def predict_proba(X, w, b):
+    return sigmoid(decision_function(X, w, b))
+
+
+def _fused_binary(X, y, w, b, sample_weight, with_gradient, curvature=None):
+    m, n = X.shape
+    dtype = X.dtype
+    threads = config.CUDA_THREADS_PER_BLOCK
+    blocks = _grid(m, threads // WARP_SIZE)  # one warp per row
+    block_gradient = cp.empty((blocks, n + 1), dtype=cp.float64)
+    block_sums = cp.empty((blocks, 2), dtype=cp.float64)
+    weights, weighted = _optional(sample_weight, dtype)
+    curvature, write_curvature = _optional(curvature, cp.float64)
+    _launch(
+        _kernel("binary_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n)), blocks, threads,
+        (X, y, cp.asarray(w, dtype=dtype), _scalar_array(b, dtype), weights, weighted, np.int64(m), np.int32(n),
+         np.int32(with_gradient), block_gradient, block_sums, curvature, write_curvature),
+        shared_bytes=(threads // WARP_SIZE) * (n + 3) * 8,
+    )
+    gradient = cp.empty(n + 1, dtype=dtype)
+    cost = cp.empty(1, dtype=dtype)
+    _launch(
+        _kernel("finalize_binary", CUDA_TYPE[dtype]), -(-(n + 1) // 128), 128,
+        (block_gradient, block_sums, np.int32(blocks), np.int32(n), gradient, cost),
+    )
+    return cost[0], gradient[:n], gradient[n]
+
+
+def cost_gradient_two_pass(X, y, w, b, sample_weight=None):
+    """cuBLAS ``X @ w``, an elementwise loss/residual kernel, cuBLAS ``Xᵀ r``: two reads of X."""
+    m = X.shape[0]
+    dtype = X.dtype
+    z = decision_function(X, w, b)
+    losses, residual = cp.empty_like(z), cp.empty_like(z)
+    threads = config.CUDA_THREADS_PER_BLOCK
+    weights, weighted = _optional(sample_weight, dtype)
+    _launch(
+        _kernel("logistic_rows", CUDA_TYPE[dtype]), _grid(m, threads), threads,
+        (z, y, weights, weighted, np.int64(m), losses, residual),
+    )
+    total = dtype.type(m) if sample_weight is None else sample_weight.sum()
+    return losses.sum() / total, (X.T @ residual) / total, residual.sum() / total
+
+
+def cost_gradient(X, y, w, b, sample_weight=None):
+    if X.shape[1] > MAX_FUSED_FEATURES:
+        return cost_gradient_two_pass(X, y, w, b, sample_weight)
+    return _fused_binary(X, y, w, b, sample_weight, True)
+
+
+def cost(X, y, w, b, sample_weight=None):
+    if X.shape[1] > MAX_FUSED_FEATURES:
+        return cost_gradient_two_pass(X, y, w, b, sample_weight)[0]
+    return _fused_binary(X, y, w, b, sample_weight, False)[0]
+
+
+def gradient(X, y, w, b, sample_weight=None):
+    return cost_gradient(X, y, w, b, sample_weight)[1:]
+
+
+def cost_gradient_hessian(X, y, w, b, sample_weight=None):
+    """The fused pass (which also writes D_ii = s_i p_i(1−p_i)), then X̃ᵀ D X̃ in
+    row blocks through cuBLAS: two reads of X, no m×n temporary."""
+    m, n = X.shape
+    dtype = X.dtype
+    if n > MAX_FUSED_FEATURES:
+        z = decision_function(X, w, b)
+        p = sigmoid(z)
+        s = 1 if sample_weight is None else sample_weight
+        curvature = (s * p * (1 - p)).astype(cp.float64)
+        loss, dw, db = cost_gradient_two_pass(X, y, w, b, sample_weight)
+    else:
+        curvature = cp.empty(m, dtype=cp.float64)
+        loss, dw, db = _fused_binary(X, y, w, b, sample_weight, True, curvature)
+    gram = cp.zeros((n + 1, n + 1), dtype=cp.float64)
+    block_rows = config.HESSIAN_BLOCK_ROWS_DEVICE
+    for start in range(0, m, block_rows):
+        X_block = X[start : start + block_rows]
+        d_block = curvature[start : start + block_rows]
+        scaled = X_block * cp.sqrt(d_block).astype(dtype)[:, None]
+        gram[:n, :n] += scaled.T @ scaled
+        gram[:n, n] += X_block.T @ d_block.astype(dtype)
+    gram[n, n] = curvature.sum()
+    gram[n, :n] = gram[:n, n]
+    total = m if sample_weight is None else sample_weight.sum(dtype=cp.float64)
+    return loss, dw, db, (gram / total).astype(dtype)
+
+
+# -- softmax kernels ----------------------------------------------------------
+def softmax(Z):
+    Z = cp.ascontiguousarray(Z)
+    m, classes = Z.shape
+    out = cp.empty_like(Z)
+    threads = config.CUDA_THREADS_PER_BLOCK
+    _launch(
+        _kernel("softmax_rows", CUDA_TYPE[Z.dtype]), _grid(m, threads), threads,
+        (Z, np.int64(m), np.int32(classes), out),
+    )
+    return out
+
+
+def _softmax_two_pass(X, y, W, b, sample_weight):
+    m = X.shape[0]
+    Z = decision_function(X, W, b)
+    log_sum = Z.max(axis=1, keepdims=True)
+    log_sum = log_sum + cp.log(cp.exp(Z - log_sum).sum(axis=1, keepdims=True))
+    rows = cp.arange(m)
+    losses = log_sum[:, 0] - Z[rows, y]
+    residual = cp.exp(Z - log_sum)
+    residual[rows, y] -= 1
+    if sample_weight is None:
+        total = X.dtype.type(m)
+    else:
+        total = sample_weight.sum()
+        losses = losses * sample_weight
+        residual *= sample_weight[:, None]
+    return losses.sum() / total, (residual.T @ X) / total, residual.sum(axis=0) / total
+
+
+def _fits_fused_softmax(n, classes):
+    return n <= MAX_FUSED_FEATURES and classes * _items_per_lane(n) <= MAX_SOFTMAX_REGISTERS
+
+
+def _fused_softmax(X, y, W, b, sample_weight, with_gradient):
+    m, n = X.shape
+    classes = W.shape[0]
+    dtype = X.dtype
+    threads = config.CUDA_THREADS_PER_BLOCK
+    blocks = _grid(m, threads // WARP_SIZE)  # one warp per row
+    width = classes * (n + 1)
+    block_gradient = cp.empty((blocks, width), dtype=cp.float64)
+    block_sums = cp.empty((blocks, 2), dtype=cp.float64)
+    weights, weighted = _optional(sample_weight, dtype)
+    _launch(
+        _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), classes), blocks, threads,
+        (X, cp.asarray(y, dtype=cp.int64), cp.ascontiguousarray(W, dtype=dtype), cp.asarray(b, dtype=dtype),
+         weights, weighted, np.int64(m), np.int32(n), np.int32(with_gradient), block_gradient, block_sums),
+        shared_bytes=(classes * n + (threads // WARP_SIZE) * (width + 2)) * 8,
+    )
+    gradient = cp.empty(width, dtype=dtype)
+    cost_out = cp.empty(1, dtype=dtype)
+    _launch(
+        _kernel("finalize_softmax", CUDA_TYPE[dtype]), -(-width // 128), 128,
+        (block_gradient, block_sums, np.int32(blocks), np.int32(width), gradient, cost_out),
+    )
+    gradient = gradient.reshape(classes, n + 1)
+    return cost_out[0], gradient[:, :n], gradient[:, n]
+
+
+def softmax_cost_gradient(X, y, W, b, sample_weight=None):
+    if not _fits_fused_softmax(X.shape[1], W.shape[0]):
+        return _softmax_two_pass(X, y, W, b, sample_weight)
+    return _fused_softmax(X, y, W, b, sample_weight, True)
+
+
+def softmax_cost(X, y, W, b, sample_weight=None):
+    if not _fits_fused_softmax(X.shape[1], W.shape[0]):
+        return _softmax_two_pass(X, y, W, b, sample_weight)[0]
+    return _fused_softmax(X, y, W, b, sample_weight, False)[0]
