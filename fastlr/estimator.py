@@ -199,17 +199,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         backend = resolve_backend_name(self.backend, X)
         kernels = get_backend(backend)
         X, y, sample_weight = validation.check_fit_data(self, X, y, sample_weight, kernels)
-        classes, y_index = np.unique(y, return_inverse=True)
+        classes, y_index = _encode_labels(y, kernels)
+        problem = self._problem(classes, X.shape[1])
+        sample_weight = self._folded_weights(sample_weight, y, X.dtype, kernels)
+        device_X = kernels.to_device(X) if not is_cupy_array(X) else X
+        device_weight = None if sample_weight is None else kernels.to_device(sample_weight)
+        with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
+            trained = train(
+                kernels, device_X, y_index, len(classes), device_weight, problem,
+                warm=self._warm_start_point(len(classes)),
+            )
+        return self._set_fitted(trained, classes, X.dtype, backend, problem.solver)
+
+    def _problem(self, classes, n_features):
+        """The :class:`~fastlr.training.Problem` for these classes, solver resolved."""
         if len(classes) < 2:
             raise ValueError(
                 f"fastlr needs samples of at least 2 classes in the data, but y holds only one class: "
                 f"{classes[0]!r}"
             )
-        sample_weight = self._folded_weights(sample_weight, y, X.dtype, kernels)
         n_classes = len(classes)
         multinomial = self.multi_class == "multinomial" or (self.multi_class == "auto" and n_classes > 2)
-        spec = select_solver(self.solver, self.penalty, X.shape[1], multinomial)
-        problem = Problem(
+        spec = select_solver(self.solver, self.penalty, n_features, multinomial)
+        return Problem(
             solver=spec,
             options=SolverOptions(
                 max_iter=self.max_iter,
@@ -233,16 +245,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             validation_fraction=self.validation_fraction,
             random_state=_seed(self.random_state),
         )
-        device_X = kernels.to_device(X) if not is_cupy_array(X) else X
-        device_weight = None if sample_weight is None else kernels.to_device(sample_weight)
-        with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
-            trained = train(
-                kernels, device_X, y_index, n_classes, device_weight, problem,
-                warm=self._warm_start_point(n_classes),
-            )
+
+    def _set_fitted(self, trained, classes, dtype, backend, spec):
+        """Store the fitted attributes; warn when a solver did not converge."""
         self.classes_ = classes
-        self.coef_ = trained.coef.astype(X.dtype)
-        self.intercept_ = trained.intercept.astype(X.dtype)
+        self.coef_ = trained.coef.astype(dtype)
+        self.intercept_ = trained.intercept.astype(dtype)
         self.n_iter_ = trained.n_iter.astype(np.int32)
         histories = [np.asarray(h, dtype=np.float64) for h in trained.cost_history]
         self.cost_history_ = histories[0] if len(histories) == 1 else histories
@@ -253,7 +261,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"fastlr solver {spec.name!r} did not converge in max_iter={self.max_iter} iterations "
                 f"(tol={self.tol}): {spec.advice}.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 
@@ -261,7 +269,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Sample weights times class weights (scikit-learn's semantics), or None."""
         if self.class_weight is None:
             return sample_weight
-        class_weights = kernels.to_device(np.asarray(compute_sample_weight(self.class_weight, y), dtype=dtype))
+        host_y = kernels.to_host(y)
+        class_weights = kernels.to_device(np.asarray(compute_sample_weight(self.class_weight, host_y), dtype=dtype))
         return class_weights if sample_weight is None else sample_weight * class_weights
 
     def _warm_start_point(self, n_classes):
@@ -280,8 +289,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             backend = resolve_backend_name("auto", X)
         return get_backend(backend)
 
+    def _lazy_prediction(self, method, X):
+        """``method`` applied chunk-wise to a dask array: a dask array, nothing computed."""
+        from fastlr import distributed  # dask is an optional extra
+
+        return distributed.predict_lazily(self, method, X)
+
     def decision_function(self, X):
         """Margins z = X wᵀ + b: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
+        if is_dask_array(X):
+            return self._lazy_prediction("decision_function", X)
         kernels = self._prediction_kernels(X)
         X = validation.check_predict_data(self, X, kernels)
         coef = kernels.to_device(self.coef_.astype(X.dtype, copy=False))
@@ -295,6 +312,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        if is_dask_array(X):
+            return self._lazy_prediction("predict_proba", X)
         kernels = self._prediction_kernels(X)
         xp = kernels.xp
         margins = self.decision_function(X)
@@ -309,6 +328,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`, computed from the margins without underflow."""
+        if is_dask_array(X):
+            return self._lazy_prediction("predict_log_proba", X)
         kernels = self._prediction_kernels(X)
         xp = kernels.xp
         margins = self.decision_function(X)
@@ -322,6 +343,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each row, as a label from ``classes_``."""
+        if is_dask_array(X):
+            return self._lazy_prediction("predict", X)
         kernels = self._prediction_kernels(X)
         margins = self.decision_function(X)
         index = (margins > 0).astype(int) if margins.ndim == 1 else margins.argmax(axis=1)
@@ -331,6 +354,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _encode_labels(y, kernels):
+    """``classes_`` (on the host) and each row's class index, kept where y lives
+    (a GPU sort for CuPy labels instead of a round trip through the host)."""
+    if is_cupy_array(y):
+        classes, y_index = kernels.xp.unique(y, return_inverse=True)
+        return np.asarray(kernels.to_host(classes)), y_index
+    return np.unique(y, return_inverse=True)
 
 
 def _seed(random_state):

@@ -28,6 +28,9 @@ class Problem:
     early_stopping: bool = False
     validation_fraction: float = 0.1
     random_state: object = None
+    # What the solver minimizes: Objective for in-memory data,
+    # fastlr.distributed.DaskObjective for chunked (dask) data.
+    objective: type = Objective
 
 
 @dataclass
@@ -59,14 +62,14 @@ def _objectives(kernels, X, y, sample_weight, y_index, n_classes, problem):
             device_rows = kernels.to_device(rows)
             X_part, y_part = X[device_rows], y[device_rows]
             s_part = None if sample_weight is None else sample_weight[device_rows]
-        return Objective(
+        return problem.objective(
             kernels, X_part, y_part, s_part, n_classes=n_classes, C=problem.C,
             penalty=problem.penalty, l1_ratio=problem.l1_ratio, fit_intercept=problem.fit_intercept,
         )
 
     if not (problem.early_stopping and problem.solver.stochastic):
         return build(None), None
-    train_rows, validation_rows = _split_validation(y_index, problem)
+    train_rows, validation_rows = _split_validation(np.asarray(kernels.to_host(y_index)), problem)
     return build(train_rows), build(validation_rows)
 
 
@@ -102,8 +105,8 @@ def train(kernels, X, y_index, n_classes, sample_weight, problem, warm=None):
         The backend.
     X : array of shape (n_samples, n_features)
         Validated, on the backend's device.
-    y_index : ndarray of shape (n_samples,)
-        Class indices 0..n_classes-1 (host).
+    y_index : array of shape (n_samples,)
+        Class indices 0..n_classes-1 (host, or device for CuPy labels).
     n_classes : int
     sample_weight : array of shape (n_samples,) or None
         Validated, class weights already folded in, on the device.

@@ -1,0 +1,480 @@
+"""Fitting and predicting on dask arrays: on a cluster, or from disk.
+
+:meth:`fastlr.LogisticRegression.fit` hands dask arrays here. X of shape
+(n_samples, n_features) is split into row chunks (its columns in one block);
+the solvers of :mod:`fastlr.solvers` run unchanged on the client, and every
+evaluation they ask for (cost and gradient; for Newton also the Hessian) is
+ONE map-reduce over the chunks. Each chunk task runs the per-chunk backend's
+kernel on its rows, which returns weighted means, and sends back the chunk's
+weight total Σs_c with those means; a tree sum then gives
+
+    J = Σ_c Σs_c·J_c / Σ_c Σs_c        (the same for the gradient and the Hessian),
+
+so only vectors of n + 2 numbers (and the (n+1)² Hessian for Newton) travel,
+never rows of X. :class:`ChunkedKernels` is that map-reduce behind the kernel
+contract, and :class:`DaskObjective` is :class:`fastlr.objective.Objective`
+over it: penalties are added once, by the same code as for in-memory data.
+
+Persisted or streamed
+---------------------
+With ``persist=True`` X is validated and persisted once (``dask.persist``:
+in the worker processes' memory with a ``dask.distributed`` client, in this
+process with the threaded scheduler), so each iteration reads chunks from
+memory and X's source graph (files, casts) never runs again. With
+``persist=False`` X is streamed: each evaluation reads every chunk from its
+source (a Zarr store through ``dask.array.from_zarr``, a ``.npy`` file through
+:func:`from_npy`), uses it and drops it, so peak memory is a few chunks per
+worker thread whatever the size of X, at the price of one read of the data
+per evaluation. ``persist="auto"`` (the default)
+persists when X takes at most :data:`PERSIST_MEMORY_FRACTION` of the memory
+the scheduler has (the workers' memory limits, or this machine's available
+memory) and streams otherwise. The n_samples-long vectors (labels, weights)
+are always kept in memory: they are n_features times smaller than X.
+"""
+
+import os
+from dataclasses import replace
+
+import dask
+import dask.array as da
+import numpy as np
+import psutil
+from dask.array.utils import meta_from_array
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from fastlr.dispatch import get_backend, resolve_backend_name
+from fastlr.objective import Objective
+from fastlr.training import train
+
+#: ``persist="auto"`` keeps X in memory when it takes at most this share of the
+#: memory the scheduler has; the rest is left for the chunks' temporaries, the
+#: Hessians in flight and everything else running there.
+PERSIST_MEMORY_FRACTION = 0.5
+
+#: The kernel functions that solvers call through an objective, with the shapes
+#: of what they return, from the shapes of w (or W) and b.
+_RESULT_SHAPES = {
+    "cost": lambda w, b: [()],
+    "softmax_cost": lambda w, b: [()],
+    "cost_gradient": lambda w, b: [(), w, b],
+    "softmax_cost_gradient": lambda w, b: [(), w, b],
+    "cost_gradient_hessian": lambda w, b: [(), w, b, (w[0] + 1, w[0] + 1)],
+}
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+# -- one map-reduce over row chunks --------------------------------------------
+def _sum_over_chunks(chunk_function, X, vectors, length, **params):
+    """Σ over the row chunks c of ``chunk_function(X_c, *vectors_c, **params)``.
+
+    Parameters
+    ----------
+    chunk_function : callable
+        Called as ``chunk_function(X_c, *vectors_c, length=length, **params)``;
+        returns a float64 array of shape (1, length) for one chunk.
+    X : dask array of shape (n_samples, n_features), one column block
+    vectors : list of dask arrays of shape (n_samples,) or None
+        Chunked like X's rows; ``None`` entries are left out.
+    length : int
+
+    Returns
+    -------
+    ndarray of shape (length,)
+        From one ``compute``: a task per chunk, then a tree sum.
+    """
+    indexed = [X, "ij"]
+    for vector in vectors:
+        if vector is not None:
+            indexed += [vector, "i"]
+    per_chunk = da.blockwise(
+        chunk_function, "ij", *indexed, adjust_chunks={"i": 1, "j": length}, dtype=np.float64,
+        meta=np.empty((0, 0)), length=length, **params,
+    )
+    return per_chunk.sum(axis=0).compute()
+
+
+def _chunk_sums(X, y, sample_weight=None, *, backend, function, w, b, length):
+    """[Σs, Σs·r₁, Σs·r₂, ...] of one chunk, shape (1, length).
+
+    r are the results of kernel ``function`` of ``backend`` on the chunk's
+    rows (weighted means), flattened; multiplying them by the chunk's Σs turns
+    them back into sums, which add across chunks.
+    """
+    kernels = get_backend(backend)
+    sums = np.zeros((1, length))
+    weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+    if weight == 0.0:
+        return sums  # the means of a chunk without weight are 0/0; it adds nothing
+    results = getattr(kernels, function)(X, y, kernels.to_device(w), kernels.to_device(b), sample_weight)
+    parts = results if isinstance(results, tuple) else (results,)
+    sums[0, 0] = weight
+    sums[0, 1:] = weight * np.concatenate(
+        [np.asarray(kernels.to_host(part), dtype=np.float64).ravel() for part in parts]
+    )
+    return sums
+
+
+def _chunk_gram_product(X, sample_weight=None, *, backend, v, intercept, length):
+    """X̃_cᵀ S_c X̃_c v of one chunk, shape (1, length = n_features + 1); X̃ = [X, 1] or [X, 0]."""
+    kernels = get_backend(backend)
+    v = kernels.to_device(v.astype(X.dtype))
+    u = X @ v[:-1] + intercept * v[-1]
+    if sample_weight is not None:
+        u = u * sample_weight
+    product = np.concatenate([np.asarray(kernels.to_host(X.T @ u), dtype=np.float64), [intercept * float(u.sum())]])
+    return product[None, :]
+
+
+class ChunkedKernels:
+    """The training half of the kernel contract, over row-chunked dask arrays.
+
+    Each function takes X, y and sample_weight as dask arrays with the same
+    row chunks (X in one column block) and w, b on the host; it runs the
+    function of the same name of backend ``backend`` on every chunk and
+    returns what that function returns for all rows at once (weighted means,
+    in float64), from one map-reduce.
+
+    Parameters
+    ----------
+    backend : str
+        The per-chunk backend, resolved (not ``"auto"``).
+    blas_threads : int or None
+        That backend's BLAS thread setting, for chunks run in this process.
+    """
+
+    xp = np
+    to_host = staticmethod(np.asarray)
+    #: Every evaluation already ends in a compute on the client: checking costs nothing more.
+    check_every = 1
+
+    def __init__(self, backend, blas_threads):
+        self.backend = backend
+        self.blas_threads = blas_threads
+
+    @staticmethod
+    def to_device(array):
+        """Identity: dask arrays stay where dask keeps them, θ stays on the host."""
+        return array
+
+    def _reduce(self, function, X, y, w, b, sample_weight):
+        shapes = _RESULT_SHAPES[function](np.shape(w), np.shape(b))
+        sizes = [int(np.prod(shape)) for shape in shapes]
+        sums = _sum_over_chunks(
+            _chunk_sums, X, [y, sample_weight], 1 + sum(sizes), backend=self.backend, function=function, w=w, b=b,
+        )
+        means = np.split(sums[1:] / sums[0], np.cumsum(sizes)[:-1])
+        return tuple(mean.reshape(shape) for mean, shape in zip(means, shapes))
+
+    def cost(self, X, y, w, b, sample_weight=None):
+        return self._reduce("cost", X, y, w, b, sample_weight)[0]
+
+    def cost_gradient(self, X, y, w, b, sample_weight=None):
+        return self._reduce("cost_gradient", X, y, w, b, sample_weight)
+
+    def cost_gradient_hessian(self, X, y, w, b, sample_weight=None):
+        return self._reduce("cost_gradient_hessian", X, y, w, b, sample_weight)
+
+    def softmax_cost(self, X, y, W, b, sample_weight=None):
+        return self._reduce("softmax_cost", X, y, W, b, sample_weight)[0]
+
+    def softmax_cost_gradient(self, X, y, W, b, sample_weight=None):
+        return self._reduce("softmax_cost_gradient", X, y, W, b, sample_weight)
+
+
+class DaskObjective(Objective):
+    """:class:`~fastlr.objective.Objective` over row-chunked dask data.
+
+    Parameters are those of ``Objective``, with ``kernels`` a
+    :class:`ChunkedKernels` and X, y, sample_weight dask arrays with the same
+    row chunks. y and the weights are persisted here: they are
+    n_samples-long, and one-vs-rest's ``y == k`` would otherwise be
+    recomputed at every evaluation.
+    """
+
+    def __init__(self, kernels, X, y, sample_weight, **params):
+        y, sample_weight = dask.persist(y, sample_weight)
+        super().__init__(kernels, X, y, sample_weight, **params)
+
+    def lipschitz_bounds(self, power_iterations, seed=0):
+        """(L, L_max) as in :meth:`Objective.lipschitz_bounds`.
+
+        Each power iteration on X̃ᵀ S X̃ / Σs is one map-reduce over the
+        chunks; L_max takes one more pass (the largest row norm).
+        """
+        curvature = 0.25 if self.n_classes == 1 else 0.5
+        ones = 1.0 if self.fit_intercept else 0.0
+        rng = np.random.default_rng(seed)
+        v = rng.standard_normal(self.n_features + 1)
+        v /= np.linalg.norm(v)
+        eigenvalue = 0.0
+        for _ in range(power_iterations):
+            v_new = _sum_over_chunks(
+                _chunk_gram_product, self.X, [self.sample_weight], self.n_features + 1,
+                backend=self.kernels.backend, v=v, intercept=ones,
+            ) / self.total_weight
+            eigenvalue = float(np.linalg.norm(v_new))
+            if eigenvalue == 0.0:
+                break
+            v = v_new / eigenvalue
+        largest_row = float(da.einsum("ij,ij->i", self.X, self.X).max().compute()) + ones
+        return curvature * eigenvalue + self.l2_strength, curvature * largest_row + self.l2_strength
+
+
+# -- validation ------------------------------------------------------------------
+def _prepared_matrix(X, n_features=None):
+    """X checked for shape, as float32/float64 C-contiguous chunks in one column block (lazy).
+
+    The shape checks need no computation; finiteness is checked by :func:`fit`
+    in the pass that persists X.
+    """
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D array for X, got a dask array of shape {X.shape}")
+    if any(np.isnan(size) for size in X.shape):
+        raise ValueError(
+            f"X has unknown chunk sizes (shape {X.shape}); call X.compute_chunk_sizes() first"
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X is empty: shape {X.shape}; at least one sample and one feature are required")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {n_features} features")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"X must hold real numbers, got dtype {X.dtype}")
+    if X.dtype not in _FLOAT_DTYPES:
+        X = X.astype(np.float64)
+    if X.numblocks[1] != 1:
+        X = X.rechunk({1: -1})  # kernels need whole rows
+    # A no-op for the row chunks of a C-ordered array; copies F-ordered chunks once.
+    return X.map_blocks(np.ascontiguousarray, dtype=X.dtype)
+
+
+def _row_aligned(vector, X, name):
+    """``vector`` (array-like or dask) as a dask array of shape (n_samples,) chunked like X's rows."""
+    if not hasattr(vector, "chunks"):
+        vector = np.asarray(vector)
+    if vector.ndim != 1 or vector.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{name} must be 1-D with one entry per row of X ({X.shape[0]}), got shape {vector.shape}"
+        )
+    return da.asarray(vector).rechunk((X.chunks[0],))
+
+
+def _memory_of_scheduler():
+    """Bytes the active scheduler can hold: the workers' memory limits with a
+    ``dask.distributed`` client, this machine's available memory otherwise."""
+    try:
+        from distributed import default_client
+
+        workers = default_client().scheduler_info(n_workers=-1)["workers"].values()
+    except (ImportError, ValueError):  # no distributed, or no client
+        return psutil.virtual_memory().available
+    # A worker without a limit (0) can use its machine's memory.
+    return sum(worker["memory_limit"] or psutil.virtual_memory().total for worker in workers)
+
+
+def _keeps_in_memory(X, persist):
+    if persist == "auto":
+        return X.nbytes <= PERSIST_MEMORY_FRACTION * _memory_of_scheduler()
+    if isinstance(persist, bool):
+        return persist
+    raise ValueError(f"persist must be True, False or 'auto', got {persist!r}")
+
+
+def _checked(X, labels, sample_weight, in_memory):
+    """One pass over the data: X finite, the classes of y, the weights valid.
+
+    Returns X (persisted when ``in_memory``) and the sorted classes. The checks
+    are computed in the same pass that persists X, so a disk source is read
+    once for both.
+    """
+    checks = {"finite": da.isfinite(X).all(), "classes": da.unique(labels)}
+    if sample_weight is not None:
+        checks.update(
+            weight_finite=da.isfinite(sample_weight).all(),
+            weight_min=sample_weight.min(),
+            weight_total=sample_weight.sum(),
+        )
+    if in_memory:
+        X, checks = dask.persist(X, checks)
+    (checks,) = dask.compute(checks)
+    if not checks["finite"]:
+        raise ValueError("Input X contains NaN or infinity")
+    if sample_weight is not None:
+        if not checks["weight_finite"]:
+            raise ValueError("Input sample_weight contains NaN or infinity")
+        if checks["weight_min"] < 0:
+            raise ValueError("Negative values in data passed to sample_weight")
+        if not checks["weight_total"] > 0:
+            raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
+    classes = checks["classes"]
+    check_classification_targets(classes)
+    return X, classes
+
+
+def _class_index(labels, classes):
+    """Position of each label in the sorted ``classes``."""
+    return np.searchsorted(classes, labels)
+
+
+def _per_row(index, values):
+    """``values[index]``: a per-class value for each row."""
+    return values[index]
+
+
+def _folded_weights(class_weight, sample_weight, y_index, classes, dtype):
+    """Sample weights times class weights (scikit-learn's semantics), or None."""
+    if class_weight is None:
+        return sample_weight
+    if class_weight == "balanced":
+        # scikit-learn's n_samples / (n_classes · count of the class), from the counts alone
+        counts = da.bincount(y_index, minlength=len(classes)).compute()
+        per_class = counts.sum() / (len(classes) * counts)
+    else:
+        per_class = compute_class_weight(class_weight, classes=classes, y=classes)
+    class_weights = y_index.map_blocks(_per_row, values=per_class.astype(dtype), dtype=dtype)
+    return class_weights if sample_weight is None else sample_weight * class_weights
+
+
+# -- data on disk ------------------------------------------------------------------
+class _NpyRows:
+    """Row ranges of a C-ordered 2-D ``.npy`` file, read with plain file reads.
+
+    Each read returns a fresh array of just those rows. Plain reads rather than
+    a memory map keep the file's pages in the page cache, outside the
+    process's resident memory; and the object has no ``copy`` method, which
+    ``dask.array.from_array`` would call on a ``np.memmap``, loading the
+    whole file (dask issue #11850).
+    """
+
+    def __init__(self, path):
+        self.path = str(path)
+        header = np.load(self.path, mmap_mode="r")  # reads the header only
+        if header.ndim != 2 or (header.flags.f_contiguous and not header.flags.c_contiguous):
+            raise ValueError(f"{self.path}: expected a C-ordered 2-D array, got shape {header.shape}")
+        self.shape, self.dtype, self.ndim = header.shape, header.dtype, 2
+        self._offset = header.offset
+
+    def __dask_tokenize__(self):
+        status = os.stat(self.path)
+        return self.path, status.st_mtime_ns, status.st_size
+
+    def __getitem__(self, index):
+        rows, columns = index
+        start, stop, step = rows.indices(self.shape[0])
+        count = max(stop - start, 0)
+        with open(self.path, "rb") as file:
+            file.seek(self._offset + start * self.shape[1] * self.dtype.itemsize)
+            block = np.fromfile(file, dtype=self.dtype, count=count * self.shape[1])
+        return block.reshape(count, self.shape[1])[::step, columns]
+
+
+def from_npy(path, chunk_rows):
+    """A dask array over a 2-D ``.npy`` file that reads ``chunk_rows`` rows per chunk.
+
+    Nothing is read until the array is computed, and each chunk is read on
+    its own, so a streamed fit (``persist=False``) holds a few chunks at a
+    time. With a ``dask.distributed`` cluster, ``path`` must be readable by
+    every worker.
+
+    Returns
+    -------
+    dask array of shape (n_samples, n_features), chunks (chunk_rows, n_features)
+    """
+    return da.from_array(_NpyRows(path), chunks=(chunk_rows, -1))
+
+
+# -- public entry points ------------------------------------------------------------
+def fit(estimator, X, y, sample_weight=None, *, persist="auto"):
+    """Fit ``estimator`` (a :class:`fastlr.LogisticRegression`) on dask data.
+
+    Called by ``estimator.fit`` for dask X; call it directly to choose
+    ``persist``. Solvers ``"lbfgs"``, ``"newton"``, ``"fista"`` and full-batch
+    ``"gd"`` work; mini-batch descent does not (it needs random rows).
+
+    Parameters
+    ----------
+    estimator : fastlr.LogisticRegression
+        Its parameters are used as for in-memory data; ``backend`` names the
+        kernels that run on each chunk (``"auto"``: as for NumPy data, or
+        ``"cupy"`` for CuPy chunks, seen from ``X._meta``).
+    X : dask array of shape (n_samples, n_features)
+        Row-chunked with known chunk sizes; columns are put in one block.
+    y : array-like or dask array of shape (n_samples,)
+    sample_weight : array-like or dask array of shape (n_samples,), default=None
+    persist : {"auto", True, False}, default="auto"
+        Keep X in memory (True) or stream it from its source at every
+        evaluation (False); see the module docstring.
+
+    Returns
+    -------
+    estimator
+        Fitted, with the attributes of an in-memory fit.
+    """
+    if estimator.batch_size is not None:
+        raise ValueError(
+            f"batch_size={estimator.batch_size!r}: mini-batch and stochastic descent need random access "
+            "to rows, which dask arrays do not give cheaply; use batch_size=None (full batch) or "
+            "solver='lbfgs'"
+        )
+    backend = resolve_backend_name(estimator.backend, X._meta)
+    chunk_kernels = get_backend(backend)  # fail here, not in a worker
+    X = _prepared_matrix(X)
+    labels = _row_aligned(y, X, "y")
+    if sample_weight is not None:
+        sample_weight = _row_aligned(sample_weight, X, "sample_weight").astype(X.dtype)
+    X, classes = _checked(X, labels, sample_weight, _keeps_in_memory(X, persist))
+    estimator.n_features_in_ = X.shape[1]
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+    problem = replace(estimator._problem(classes, X.shape[1]), objective=DaskObjective)
+    y_index = labels.map_blocks(_class_index, classes=classes, dtype=np.intp)
+    sample_weight = _folded_weights(estimator.class_weight, sample_weight, y_index, classes, X.dtype)
+    y_index, sample_weight = dask.persist(y_index, sample_weight)
+    kernels = ChunkedKernels(backend, chunk_kernels.blas_threads)
+    with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
+        trained = train(
+            kernels, X, y_index, len(classes), sample_weight, problem,
+            warm=estimator._warm_start_point(len(classes)),
+        )
+    return estimator._set_fitted(trained, classes, X.dtype, backend, problem.solver)
+
+
+#: Per prediction method: the shape its output adds after the rows, and the
+#: dtype of labels (None for numbers in X's dtype, on X's device).
+_PREDICTIONS = {
+    "decision_function": lambda model: (() if model.coef_.shape[0] == 1 else (model.coef_.shape[0],), None),
+    "predict_proba": lambda model: ((len(model.classes_),), None),
+    "predict_log_proba": lambda model: ((len(model.classes_),), None),
+    "predict": lambda model: ((), model.classes_.dtype),
+}
+
+
+def predict_lazily(estimator, method, X):
+    """``estimator.method`` on each row chunk of dask X: a lazy dask array.
+
+    Nothing is computed here: the fitted coefficients travel with the graph,
+    and each chunk runs the in-memory method (with its checks) when the result
+    is computed.
+
+    Returns
+    -------
+    dask array of shape (n_samples,) or (n_samples, n_outputs)
+    """
+    check_is_fitted(estimator)
+    X = _prepared_matrix(X, n_features=estimator.n_features_in_)
+    trailing, label_dtype = _PREDICTIONS[method](estimator)
+    ndim = 1 + len(trailing)
+    if label_dtype is None:
+        dtype, meta = X.dtype, meta_from_array(X._meta, ndim=ndim, dtype=X.dtype)
+    else:
+        dtype, meta = label_dtype, np.empty((0,) * ndim, dtype=label_dtype)
+    return X.map_blocks(
+        getattr(estimator, method),
+        chunks=(X.chunks[0], *((size,) for size in trailing)),
+        drop_axis=[] if trailing else [1],
+        dtype=dtype,
+        meta=meta,
+    )
