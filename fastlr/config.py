@@ -50,9 +50,11 @@ DEVICE_CHECK_EVERY = 10
 #: Threads per block of the CUDA row kernels (8 warps, one row per warp at a time).
 CUDA_THREADS_PER_BLOCK = 256
 
-#: Blocks per multiprocessor in the persistent grids of the CUDA kernels: enough
-#: resident warps to keep loads in flight, few enough partial sums to add up.
-CUDA_BLOCKS_PER_SM = 4
+#: Bytes of X each lane holds in registers for one group of rows in the fused
+#: CUDA pass (rows per group = this / (columns per lane × itemsize), at most 32).
+#: More rows per group: more loads in flight and fewer shuffles per row, at the
+#: price of registers (fewer resident warps).
+CUDA_ROW_GROUP_BYTES = 128
 
 #: Host arrays at least this large go to the GPU through pinned buffers of this size.
 CUDA_PINNED_TRANSFER_BYTES = 64 * 2**20

@@ -60,15 +60,39 @@ def _items_per_lane(n):
     return items
 
 
-def _grid(work_items, items_per_block):
-    """A persistent grid: enough blocks to fill every SM, never more than the work."""
-    return max(1, min(_multiprocessors() * config.CUDA_BLOCKS_PER_SM, -(-work_items // items_per_block)))
+def _resident_blocks(kernel, threads, shared_bytes):
+    """Blocks of ``kernel`` that one SM holds at once (registers, shared memory, threads).
+
+    A persistent grid of exactly that many blocks per SM keeps every SM busy
+    and leaves no second, partial wave of blocks at the end.
+    """
+    attributes = cp.cuda.Device().attributes
+    warps_per_block = threads // WARP_SIZE
+    # Registers are allocated per warp in units of 256.
+    registers_per_warp = -(-kernel.num_regs * WARP_SIZE // 256) * 256
+    by_registers = attributes["MaxRegistersPerMultiprocessor"] // registers_per_warp // warps_per_block
+    by_threads = attributes["MaxThreadsPerMultiProcessor"] // threads
+    by_shared = attributes["MaxSharedMemoryPerMultiprocessor"] // (shared_bytes + 1024)  # 1 KiB reserved per block
+    return max(1, min(by_registers, by_threads, by_shared))
 
 
-def _launch(kernel, grid, threads, args, shared_bytes=0):
+def _launch(kernel, work_items, items_per_block, threads, args, shared_bytes=0):
+    """Launch ``kernel`` on a persistent grid; returns the number of blocks used."""
     if shared_bytes > 48 * 1024:  # above the default, a kernel must opt in
         kernel.max_dynamic_shared_size_bytes = shared_bytes
-    kernel((grid,), (threads,), args, shared_mem=shared_bytes)
+    full = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
+    blocks = max(1, min(full, -(-work_items // items_per_block)))
+    kernel((blocks,), (threads,), args, shared_mem=shared_bytes)
+    return blocks
+
+
+def _row_group(n, itemsize):
+    """Rows a warp takes at once: as many as fit ``CUDA_ROW_GROUP_BYTES`` of X per lane
+    (registers), a power of two between 1 and 32."""
+    group = 1
+    while group < WARP_SIZE and 2 * group * _items_per_lane(n) * itemsize <= config.CUDA_ROW_GROUP_BYTES:
+        group *= 2
+    return group
 
 
 def _scalar_array(b, dtype):
@@ -127,7 +151,7 @@ def sigmoid(z):
     z = cp.ascontiguousarray(cp.asarray(z))
     out = cp.empty_like(z)
     threads = config.CUDA_THREADS_PER_BLOCK
-    _launch(_kernel("sigmoid", CUDA_TYPE[z.dtype]), _grid(z.size, threads), threads, (z, np.int64(z.size), out))
+    _launch(_kernel("sigmoid", CUDA_TYPE[z.dtype]), z.size, threads, threads, (z, np.int64(z.size), out))
     return out
 
 
@@ -145,21 +169,25 @@ def _fused_binary(X, y, w, b, sample_weight, with_gradient, curvature=None):
     m, n = X.shape
     dtype = X.dtype
     threads = config.CUDA_THREADS_PER_BLOCK
-    blocks = _grid(m, threads // WARP_SIZE)  # one warp per row
-    block_gradient = cp.empty((blocks, n + 1), dtype=cp.float64)
-    block_sums = cp.empty((blocks, 2), dtype=cp.float64)
+    group = _row_group(n, dtype.itemsize)
+    kernel = _kernel("binary_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), group)
+    shared_bytes = (threads // WARP_SIZE) * (n + 3) * 8
+    # The partial-sum slots are sized for the largest grid this launch can use.
+    capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
+    block_gradient = cp.empty((capacity, n + 1), dtype=cp.float64)
+    block_sums = cp.empty((capacity, 2), dtype=cp.float64)
     weights, weighted = _optional(sample_weight, dtype)
     curvature, write_curvature = _optional(curvature, cp.float64)
-    _launch(
-        _kernel("binary_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n)), blocks, threads,
+    blocks = _launch(
+        kernel, m, (threads // WARP_SIZE) * group, threads,
         (X, y, cp.asarray(w, dtype=dtype), _scalar_array(b, dtype), weights, weighted, np.int64(m), np.int32(n),
          np.int32(with_gradient), block_gradient, block_sums, curvature, write_curvature),
-        shared_bytes=(threads // WARP_SIZE) * (n + 3) * 8,
+        shared_bytes=shared_bytes,
     )
     gradient = cp.empty(n + 1, dtype=dtype)
     cost = cp.empty(1, dtype=dtype)
     _launch(
-        _kernel("finalize_binary", CUDA_TYPE[dtype]), -(-(n + 1) // 128), 128,
+        _kernel("finalize_binary", CUDA_TYPE[dtype]), n + 1, 128, 128,
         (block_gradient, block_sums, np.int32(blocks), np.int32(n), gradient, cost),
     )
     return cost[0], gradient[:n], gradient[n]
@@ -174,7 +202,7 @@ def cost_gradient_two_pass(X, y, w, b, sample_weight=None):
     threads = config.CUDA_THREADS_PER_BLOCK
     weights, weighted = _optional(sample_weight, dtype)
     _launch(
-        _kernel("logistic_rows", CUDA_TYPE[dtype]), _grid(m, threads), threads,
+        _kernel("logistic_rows", CUDA_TYPE[dtype]), m, threads, threads,
         (z, y, weights, weighted, np.int64(m), losses, residual),
     )
     total = dtype.type(m) if sample_weight is None else sample_weight.sum()
@@ -232,7 +260,7 @@ def softmax(Z):
     out = cp.empty_like(Z)
     threads = config.CUDA_THREADS_PER_BLOCK
     _launch(
-        _kernel("softmax_rows", CUDA_TYPE[Z.dtype]), _grid(m, threads), threads,
+        _kernel("softmax_rows", CUDA_TYPE[Z.dtype]), m, threads, threads,
         (Z, np.int64(m), np.int32(classes), out),
     )
     return out
@@ -265,21 +293,23 @@ def _fused_softmax(X, y, W, b, sample_weight, with_gradient):
     classes = W.shape[0]
     dtype = X.dtype
     threads = config.CUDA_THREADS_PER_BLOCK
-    blocks = _grid(m, threads // WARP_SIZE)  # one warp per row
     width = classes * (n + 1)
-    block_gradient = cp.empty((blocks, width), dtype=cp.float64)
-    block_sums = cp.empty((blocks, 2), dtype=cp.float64)
+    kernel = _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), classes)
+    shared_bytes = (classes * n + (threads // WARP_SIZE) * (width + 2)) * 8
+    capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
+    block_gradient = cp.empty((capacity, width), dtype=cp.float64)
+    block_sums = cp.empty((capacity, 2), dtype=cp.float64)
     weights, weighted = _optional(sample_weight, dtype)
-    _launch(
-        _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), classes), blocks, threads,
+    blocks = _launch(
+        kernel, m, threads // WARP_SIZE, threads,  # one warp per row
         (X, cp.asarray(y, dtype=cp.int64), cp.ascontiguousarray(W, dtype=dtype), cp.asarray(b, dtype=dtype),
          weights, weighted, np.int64(m), np.int32(n), np.int32(with_gradient), block_gradient, block_sums),
-        shared_bytes=(classes * n + (threads // WARP_SIZE) * (width + 2)) * 8,
+        shared_bytes=shared_bytes,
     )
     gradient = cp.empty(width, dtype=dtype)
     cost_out = cp.empty(1, dtype=dtype)
     _launch(
-        _kernel("finalize_softmax", CUDA_TYPE[dtype]), -(-width // 128), 128,
+        _kernel("finalize_softmax", CUDA_TYPE[dtype]), width, 128, 128,
         (block_gradient, block_sums, np.int32(blocks), np.int32(width), gradient, cost_out),
     )
     gradient = gradient.reshape(classes, n + 1)

@@ -24,7 +24,7 @@ template __global__ void sigmoid<{T}>(const {T}*, long long, {T}*);
 template __global__ void softmax_rows<{T}>(const {T}*, long long, int, {T}*);
 """
 BINARY = (
-    "template __global__ void binary_cost_gradient<{T}, {items}>(const {T}*, const {T}*, const {T}*, "
+    "template __global__ void binary_cost_gradient<{T}, {items}, {group}>(const {T}*, const {T}*, const {T}*, "
     "const {T}*, const {T}*, int, long long, int, int, double*, double*, double*, int);"
 )
 SOFTMAX = (
@@ -36,7 +36,7 @@ SOFTMAX = (
 @pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
 @pytest.mark.parametrize("T", ["float", "double"])
 def test_cuda_sources_compile_to_ptx(T, tmp_path):
-    binary = "\n".join(BINARY.format(T=T, items=items) for items in (1, 2, 4, 8, 16, 32))
+    binary = "\n".join(BINARY.format(T=T, items=items, group=group) for items in (1, 2, 4, 8, 16, 32) for group in (1, 2, 4, 8, 16, 32))
     softmax = "\n".join(
         SOFTMAX.format(T=T, items=items, classes=classes) for items, classes in [(1, 2), (4, 10), (2, 32), (32, 2)]
     )

@@ -4,11 +4,11 @@
 // template over the element type T (float or double) and instantiated through
 // `name_expressions`, so there is no `extern "C"` here.
 //
-// Layout: X is C-contiguous (m, n). One warp handles one row at a time; lane l
-// owns the columns j = l + 32k (k < ITEMS), keeps w_j and its gradient
-// accumulators in registers, and loads x_ij once: the dot product, the loss
-// and the gradient update all use that one load (X is read once per pass).
-// Accumulation is in double whatever T is. Each block writes its partial sums
+// Layout: X is C-contiguous (m, n). A warp handles rows (one, or a group of
+// them at a time); lane l owns the columns j = l + 32k (k < ITEMS), keeps w_j
+// and its gradient accumulators in registers, and loads x_ij once: the dot
+// product, the loss and the gradient update all use that one load (X is read
+// once per pass). Sums across rows accumulate in double whatever T is. Each block writes its partial sums
 // to its own slot and `finalize_*` adds the slots in block order: no atomics,
 // so results are deterministic for a given launch configuration.
 
@@ -46,7 +46,68 @@ __device__ void reduce_warp_rows(double* shared, int count, int stride) {
     __syncthreads();
 }
 
+// Reduce GROUP per-row partial sums over the warp at once ("transpose"
+// reduction): at each of the first log2(GROUP) steps a lane keeps one half of
+// its values and trades the other half with its partner, so GROUP rows cost
+// GROUP - 1 + 5 - log2(GROUP) shuffles instead of 5 * GROUP. Afterwards v[0] of
+// lane L holds the sum for row row_of_lane<GROUP>(L); lanes that share a row
+// may differ in rounding, so only its owner lane (owner_lane) uses it.
+template <typename A, int GROUP>
+__device__ __forceinline__ void warp_sum_rows(A (&v)[GROUP], int lane) {
+#pragma unroll
+    for (int width = GROUP, offset = WARP_SIZE / 2; width > 1; width /= 2, offset /= 2) {
+        const bool upper = lane & offset;
+#pragma unroll
+        for (int k = 0; k < width / 2; ++k) {
+            const A send = upper ? v[k] : v[k + width / 2];
+            const A keep = upper ? v[k + width / 2] : v[k];
+            v[k] = keep + __shfl_xor_sync(FULL_MASK, send, offset);
+        }
+    }
+#pragma unroll
+    for (int offset = WARP_SIZE / (2 * GROUP); offset > 0; offset /= 2) {
+        v[0] += __shfl_xor_sync(FULL_MASK, v[0], offset);
+    }
+}
+
+template <int GROUP>
+__device__ __forceinline__ int row_of_lane(int lane) {
+    int row = 0;
+#pragma unroll
+    for (int width = GROUP, offset = WARP_SIZE / 2; width > 1; width /= 2, offset /= 2) {
+        if (lane & offset) row += width / 2;
+    }
+    return row;
+}
+
+template <int GROUP>
+__device__ __forceinline__ int lane_of_row(int row) {
+    int lane = 0;
+#pragma unroll
+    for (int width = GROUP, offset = WARP_SIZE / 2; width > 1; width /= 2, offset /= 2) {
+        if (row >= width / 2) {
+            lane += offset;
+            row -= width / 2;
+        }
+    }
+    return lane;
+}
+
+template <int GROUP>
+__device__ __forceinline__ bool owner_lane(int lane) {
+    return (lane & (WARP_SIZE / GROUP - 1)) == 0;
+}
+
 // One fused pass of the binary problem.
+//
+// A warp takes GROUP consecutive rows at a time: it loads them (GROUP * ITEMS
+// values per lane in flight), reduces their GROUP dot products together, lets
+// one owner lane per row compute that row's loss and residual (so the double
+// precision exp/log1p run once per row, not 32 times), broadcasts the
+// residuals and updates its gradient registers. Dot products and the
+// per-group gradient use T (as BLAS would); every group is then added into
+// double accumulators, as are the loss sums.
+//
 //   block_gradient[block, 0..n)  : sum of s_i r_i x_i over the block's rows
 //   block_gradient[block, n]     : sum of s_i r_i
 //   block_sums[block, 0..2)      : sum of s_i l_i, sum of s_i
@@ -54,7 +115,7 @@ __device__ void reduce_warp_rows(double* shared, int count, int stride) {
 // Flags, not null pointers, say which optional arrays are real: CuPy turns a
 // None argument into an invalid address rather than NULL (cupy/cupy#9046).
 // Dynamic shared memory: (blockDim.x / 32) * (n + 3) doubles.
-template <typename T, int ITEMS>
+template <typename T, int ITEMS, int GROUP>
 __global__ void binary_cost_gradient(const T* __restrict__ X, const T* __restrict__ y,
                                      const T* __restrict__ w, const T* __restrict__ b,
                                      const T* __restrict__ sample_weight, int weighted, long long m, int n,
@@ -66,48 +127,79 @@ __global__ void binary_cost_gradient(const T* __restrict__ X, const T* __restric
     const int warp = threadIdx.x / WARP_SIZE;
     const int warps = blockDim.x / WARP_SIZE;
     const int stride = n + 3;
+    const int my_row = row_of_lane<GROUP>(lane);
+    const bool owner = owner_lane<GROUP>(lane);
 
-    double w_lane[ITEMS], gradient[ITEMS];
+    T w_lane[ITEMS];
+    double gradient[ITEMS];
 #pragma unroll
     for (int k = 0; k < ITEMS; ++k) {
         const int j = lane + WARP_SIZE * k;
-        w_lane[k] = j < n ? (double)w[j] : 0.0;
+        w_lane[k] = j < n ? w[j] : T(0);
         gradient[k] = 0.0;
     }
-    const double bias = (double)b[0];
+    const T bias = b[0];
     double loss_sum = 0.0, residual_sum = 0.0, weight_sum = 0.0;
 
-    const long long first_row = (long long)blockIdx.x * warps + warp;
-    const long long row_step = (long long)gridDim.x * warps;
-    for (long long i = first_row; i < m; i += row_step) {
-        const T* row = X + i * n;
-        double x[ITEMS];
-        double partial = 0.0;
+    const long long first_group = (long long)blockIdx.x * warps + warp;
+    const long long group_step = (long long)gridDim.x * warps;
+    for (long long group = first_group; group * GROUP < m; group += group_step) {
+        const long long base = group * GROUP;
+        T x[GROUP][ITEMS];
+        T partial[GROUP];
 #pragma unroll
-        for (int k = 0; k < ITEMS; ++k) {
-            const int j = lane + WARP_SIZE * k;
-            x[k] = j < n ? (double)row[j] : 0.0;
-            partial += x[k] * w_lane[k];
+        for (int r = 0; r < GROUP; ++r) {
+            const bool valid_row = base + r < m;
+            const T* row = X + (base + r) * n;
+            partial[r] = T(0);
+#pragma unroll
+            for (int k = 0; k < ITEMS; ++k) {
+                const int j = lane + WARP_SIZE * k;
+                x[r][k] = (valid_row && j < n) ? row[j] : T(0);
+                partial[r] += x[r][k] * w_lane[k];
+            }
         }
-        const double z = warp_sum(partial) + bias;
-        const double s = weighted ? (double)sample_weight[i] : 1.0;
-        double loss, residual;
-        logistic_loss_residual(z, (double)y[i], &loss, &residual);
-        loss_sum += s * loss;
-        weight_sum += s;
-        if (write_curvature && lane == 0) {
-            const double p = residual + (double)y[i];
-            curvature[i] = s * p * (1.0 - p);
-        }
-        if (with_gradient) {
+        warp_sum_rows<T, GROUP>(partial, lane);
+
+        // The owner lane of each row: loss and residual in double, once.
+        double residual = 0.0;
+        const long long i = base + my_row;
+        if (owner && i < m) {
+            const double z = (double)(partial[0] + bias);
+            const double s = weighted ? (double)sample_weight[i] : 1.0;
+            double loss;
+            logistic_loss_residual(z, (double)y[i], &loss, &residual);
+            loss_sum += s * loss;
+            weight_sum += s;
+            if (write_curvature) {
+                const double p = residual + (double)y[i];
+                curvature[i] = s * p * (1.0 - p);
+            }
             residual *= s;
             residual_sum += residual;
+        }
+        if (with_gradient) {
+            const T residual_t = (T)residual;  // shuffle in T: one SHFL per float, not two
+            T group_gradient[ITEMS];
 #pragma unroll
-            for (int k = 0; k < ITEMS; ++k) gradient[k] += residual * x[k];
+            for (int k = 0; k < ITEMS; ++k) group_gradient[k] = T(0);
+#pragma unroll
+            for (int r = 0; r < GROUP; ++r) {
+                const T r_residual = __shfl_sync(FULL_MASK, residual_t, lane_of_row<GROUP>(r));
+#pragma unroll
+                for (int k = 0; k < ITEMS; ++k) group_gradient[k] += r_residual * x[r][k];
+            }
+#pragma unroll
+            for (int k = 0; k < ITEMS; ++k) gradient[k] += (double)group_gradient[k];
         }
     }
+    // Owner lanes hold the scalar sums: add them over the warp (tree order).
+    for (int offset = WARP_SIZE / 2; offset > 0; offset /= 2) {
+        loss_sum += __shfl_down_sync(FULL_MASK, loss_sum, offset);
+        weight_sum += __shfl_down_sync(FULL_MASK, weight_sum, offset);
+        residual_sum += __shfl_down_sync(FULL_MASK, residual_sum, offset);
+    }
 
-    // Every lane of a warp holds the same loss/weight/residual sums; lane 0 reports.
     double* mine = shared + warp * stride;
 #pragma unroll
     for (int k = 0; k < ITEMS; ++k) {
