@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
@@ -369,7 +370,8 @@ def _seed(random_state):
     """An integer seed (or None) from scikit-learn's random_state conventions."""
     if random_state is None or isinstance(random_state, numbers.Integral):
         return random_state
-    return int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
+    # A RandomState instance: draw the seed from it, as scikit-learn estimators do.
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def fit(

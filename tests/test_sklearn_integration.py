@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import GridSearchCV
@@ -126,3 +127,17 @@ def test_log_probabilities_stay_finite_where_probabilities_round_to_zero():
     log_probability = model.predict_log_proba(np.array([[-1.0], [1.0]]))
     assert np.all(np.isfinite(log_probability))
     np.testing.assert_allclose(log_probability[0, 1], -1000.0 + model.intercept_[0], rtol=1e-12)
+
+
+def test_random_state_accepts_a_random_state_instance(cancer):
+    X, y = cancer
+    X = StandardScaler().fit_transform(X)
+
+    def fit(random_state):
+        params = dict(backend="numpy", solver="gd", batch_size=32, max_iter=3, tol=0, random_state=random_state)
+        with pytest.warns(ConvergenceWarning):
+            return LogisticRegression(**params).fit(X, y)
+
+    first, second = fit(np.random.RandomState(0)), fit(np.random.RandomState(0))
+    np.testing.assert_array_equal(first.coef_, second.coef_)  # same generator state, same shuffles
+    assert not np.array_equal(first.coef_, fit(np.random.RandomState(1)).coef_)
