@@ -8,7 +8,6 @@ probabilities must agree to the solvers' tolerance, not just "look right".
 import pickle
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.exceptions import ConvergenceWarning
