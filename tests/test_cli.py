@@ -146,11 +146,20 @@ def test_fit_from_npy_and_npz(backend, tmp_path, capsys):
 
 
 def test_fit_plots_the_cost_history(data_csv, tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the [plot] extra is not installed")
     picture = tmp_path / "cost.png"
     status, out, _ = run(["fit", data_csv, "--target", "label", "--backend", "numpy", "-o", tmp_path / "m.json",
                           "--plot", picture], capsys)
     assert status == 0 and f"cost history plotted to {picture}" in out
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_fails_before_fitting(data_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as without the [plot] extra
+    status, out, err = run(["fit", data_csv, "--target", "label", "-o", tmp_path / "m.json", "--plot", "c.png"],
+                           capsys)
+    assert status == 1 and err.count("\n") == 1 and "pip install 'fastlr[plot]'" in err
+    assert out == "" and not (tmp_path / "m.json").exists()
 
 
 def test_progress_bar_on_a_terminal_only(data_csv, tmp_path, capsys, monkeypatch):

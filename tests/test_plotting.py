@@ -1,13 +1,13 @@
 """fastlr.plotting, drawn headless (Agg) to PNG files; the drawn data is checked
 against the models and against sklearn.metrics, not just that something appeared."""
 
-import matplotlib
+import pytest
 
+matplotlib = pytest.importorskip("matplotlib", reason="the [plot] extra is not installed")
 matplotlib.use("Agg")  # before pyplot: no display in tests
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 from sklearn.datasets import make_blobs, make_classification  # noqa: E402
 from sklearn.metrics import f1_score, precision_score, recall_score  # noqa: E402
 
