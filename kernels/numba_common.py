@@ -12,6 +12,8 @@ sum over millions of rows would lose digits, and the conversion is free next
 to the memory traffic. The row dot products stay in X's dtype, as in BLAS.
 """
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from llvmlite import ir
@@ -253,41 +255,51 @@ def as_matrix(w, b, dtype):
     return W, np.asarray(b, dtype=dtype).reshape(-1)
 
 
+class Passes(NamedTuple):
+    """The compiled drivers of one Numba backend, by role."""
+
+    binary: object
+    softmax_loss: object
+    hessian: object
+    margins: object
+    sigmoid: object
+    softmax: object
+
+
 class ContractWrappers:
     """The kernel contract's Python signatures over one set of compiled passes.
 
     The serial and parallel backends differ only in how they drive the row
     loops; the argument handling (dtype of w and b, ``None`` weights, shapes of
     the results) is the same and lives here once.
+
+    Parallel passes take one more argument, the number of row ranges. It is
+    computed here, in Python, because a compiled function that reads the
+    thread count cannot be cached on disk. Inputs too small for two ranges go
+    to the ``serial`` passes: entering a parallel region costs more than such
+    work, and far more when other processes keep the cores busy.
     """
 
-    def __init__(self, binary_pass, softmax_pass, hessian_pass, margins, sigmoid, softmax, split_rows=False):
-        self._split_rows = split_rows
-        self._hessian_pass = hessian_pass
-        self._binary_pass = binary_pass
-        self._softmax_pass = softmax_pass
-        self._margins = margins
-        self._sigmoid = sigmoid
-        self._softmax = softmax
+    def __init__(self, passes, serial=None):
+        self._passes = passes
+        self._serial = serial
 
-    def _ranges(self, m):
-        """Extra trailing argument of the parallel passes: how many row ranges.
-
-        Computed here, in Python, because a compiled function that reads the
-        thread count cannot be cached on disk.
-        """
-        if not self._split_rows:
-            return ()
-        return (max(1, min(numba.get_num_threads(), m // config.NUMBA_MIN_ROWS_PER_THREAD)),)
+    def _run(self, role, m, *args):
+        if self._serial is None:
+            return getattr(self._passes, role)(*args)
+        n_ranges = min(numba.get_num_threads(), m // config.NUMBA_MIN_ROWS_PER_THREAD)
+        if n_ranges <= 1:
+            return getattr(self._serial, role)(*args)
+        return getattr(self._passes, role)(*args, n_ranges)
 
     def sigmoid(self, z):
         z = np.asarray(z)
         flat = np.ascontiguousarray(z).reshape(-1)
-        return self._sigmoid(flat, *self._ranges(flat.shape[0])).reshape(z.shape)
+        return self._run("sigmoid", flat.shape[0], flat).reshape(z.shape)
 
     def decision_function(self, X, w, b):
         W, b = as_matrix(w, b, X.dtype)
-        margins = self._margins(X, W, b, *self._ranges(X.shape[0]))
+        margins = self._run("margins", X.shape[0], X, W, b)
         return margins[:, 0] if np.ndim(w) == 1 else margins
 
     def predict_proba(self, X, w, b):
@@ -296,8 +308,8 @@ class ContractWrappers:
     def _binary(self, X, y, w, b, sample_weight, with_gradient):
         dtype = X.dtype
         w = np.asarray(w, dtype=dtype)
-        return self._binary_pass(
-            X, y, w, dtype.type(b), as_weights(sample_weight, dtype), with_gradient, *self._ranges(X.shape[0])
+        return self._run(
+            "binary", X.shape[0], X, y, w, dtype.type(b), as_weights(sample_weight, dtype), with_gradient
         )
 
     def cost(self, X, y, w, b, sample_weight=None):
@@ -313,21 +325,21 @@ class ContractWrappers:
 
     def cost_gradient_hessian(self, X, y, w, b, sample_weight=None):
         dtype = X.dtype
-        loss, gradient, gradient_b, gram = self._hessian_pass(
-            X, y, np.asarray(w, dtype=dtype), dtype.type(b), as_weights(sample_weight, dtype),
-            config.HESSIAN_BLOCK_ROWS, *self._ranges(X.shape[0]),
+        loss, gradient, gradient_b, gram = self._run(
+            "hessian", X.shape[0], X, y, np.asarray(w, dtype=dtype), dtype.type(b),
+            as_weights(sample_weight, dtype), config.HESSIAN_BLOCK_ROWS,
         )
         gram[X.shape[1], : X.shape[1]] = gram[: X.shape[1], X.shape[1]]
         return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b), gram.astype(dtype)
 
     def softmax(self, Z):
         Z = np.ascontiguousarray(Z)
-        return self._softmax(Z, *self._ranges(Z.shape[0]))
+        return self._run("softmax", Z.shape[0], Z)
 
     def _multinomial(self, X, y, W, b, sample_weight, with_gradient):
         W, b = as_matrix(W, b, X.dtype)
-        return self._softmax_pass(
-            X, y, W, b, as_weights(sample_weight, X.dtype), with_gradient, *self._ranges(X.shape[0])
+        return self._run(
+            "softmax_loss", X.shape[0], X, y, W, b, as_weights(sample_weight, X.dtype), with_gradient
         )
 
     def softmax_cost(self, X, y, W, b, sample_weight=None):

@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from fastlr import config
 from fastlr.kernels import numba_common as rows
+from fastlr.kernels import numba_serial
 from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F401
 
 #: BLAS stays on one thread during fits on this backend. OpenBLAS threads keep
@@ -121,7 +122,8 @@ def _softmax(Z, n_ranges):
 
 
 _kernels = rows.ContractWrappers(
-    _binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax, split_rows=True
+    rows.Passes(_binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax),
+    serial=numba_serial.PASSES,
 )
 sigmoid = _kernels.sigmoid
 decision_function = _kernels.decision_function

@@ -63,9 +63,8 @@ def _softmax(Z):
     return out
 
 
-_kernels = rows.ContractWrappers(
-    _binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax
-)
+PASSES = rows.Passes(_binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax)
+_kernels = rows.ContractWrappers(PASSES)
 sigmoid = _kernels.sigmoid
 decision_function = _kernels.decision_function
 predict_proba = _kernels.predict_proba

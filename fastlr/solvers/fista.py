@@ -15,6 +15,7 @@ from fastlr.solvers.common import (
     SolverResult,
     check_divergence,
     progress_bar,
+    stalled,
     to_host,
 )
 
@@ -43,6 +44,13 @@ def fista(objective, theta0, options, validation=None):
                     break
                 L *= 2.0
             cost = float(objective.full_value(smooth_x, x_new))
+            if L * float(xp.abs(difference).max()) <= options.tol:
+                if not history or cost <= history[-1]:
+                    x = x_new
+                    history.append(cost)
+                converged = True
+                iteration += 1
+                break
             if history and cost > history[-1]:
                 # Adaptive restart: momentum overshot. Drop x_new and take a plain
                 # proximal step from x next, which cannot increase F.
@@ -52,7 +60,7 @@ def fista(objective, theta0, options, validation=None):
             check_divergence(cost, history[0], iteration, "fista", "the data may need scaling")
             bar.set_postfix(cost=f"{cost:.6g}", refresh=False)
             bar.update()
-            if L * float(xp.abs(difference).max()) <= options.tol:
+            if len(history) > 1 and stalled(history[-2], cost):
                 x = x_new
                 converged = True
                 iteration += 1

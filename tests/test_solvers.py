@@ -1,0 +1,256 @@
+"""Every solver, optimizer, schedule and penalty against scikit-learn's optimum.
+
+Data: scikit-learn's bundled breast-cancer (binary) and digits (10 classes),
+standardized. Objectives are computed here, independently of fastlr.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import StandardScaler
+
+import fastlr
+from fastlr.solvers import OPTIMIZERS, SCHEDULES
+from tests.conftest import backend_params, sklearn_objective
+
+BACKENDS = backend_params(["numpy", "numba-parallel", "cupy"])
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def sklearn_fit(X, y, **params):
+    params = {"C": 1.0, "tol": 1e-12, "max_iter": 100_000, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return SklearnLogisticRegression(**params).fit(X, y)
+
+
+def softmax_objective(X, y, coef, intercept, C=1.0):
+    Z = X @ coef.T + intercept
+    return C * float(np.sum(logsumexp(Z, axis=1) - Z[np.arange(len(y)), y])) + 0.5 * float(np.sum(coef**2))
+
+
+def elastic_objective(X, y, coef, intercept, C, l1_ratio):
+    z = X @ coef.ravel() + intercept[0]
+    w = coef.ravel()
+    return (C * float(np.sum(np.logaddexp(0, z) - y * z)) + 0.5 * (1 - l1_ratio) * float(w @ w)
+            + l1_ratio * float(np.abs(w).sum()))
+
+
+def relative_gap(value, best):
+    return (value - best) / abs(best)
+
+
+@pytest.fixture(scope="module")
+def binary_optimum(breast_cancer):
+    X, y = breast_cancer
+    reference = sklearn_fit(X, y)
+    return sklearn_objective(X, y, reference.coef_, reference.intercept_)
+
+
+# -- second-order and quasi-Newton: scikit-learn's optimum to ~1e-8 ------------
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+@pytest.mark.parametrize("C", [0.01, 1.0, 100.0])
+def test_binary_optimum(backend, solver, C, breast_cancer):
+    X, y = breast_cancer
+    reference = sklearn_fit(X, y, C=C)
+    best = sklearn_objective(X, y, reference.coef_, reference.intercept_, C=C)
+    model = fastlr.fit(X, y, backend=backend, solver=solver, C=C, tol=1e-9, max_iter=10_000)
+    assert abs(relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_, C=C), best)) < 1e-8
+    # Weakly penalized (C=100) the optimum is flat: equal objectives, coefficients within 1e-3.
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_softmax_matches_sklearn_multinomial(backend, digits):
+    X, y = digits
+    reference = sklearn_fit(X, y, solver="lbfgs")
+    model = fastlr.fit(X, y, backend=backend, solver="lbfgs", tol=1e-9)
+    best = softmax_objective(X, y, reference.coef_, reference.intercept_)
+    assert abs(relative_gap(softmax_objective(X, y, model.coef_, model.intercept_), best)) < 1e-8
+    assert model.coef_.shape == (10, 64) and model.intercept_.shape == (10,)
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(model.predict_log_proba(X), np.log(model.predict_proba(X)), atol=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_one_vs_rest_matches_sklearn(backend, solver, digits):
+    X, y = digits
+    reference = OneVsRestClassifier(SklearnLogisticRegression(C=1.0, tol=1e-12, max_iter=100_000)).fit(X, y)
+    model = fastlr.fit(X, y, backend=backend, solver=solver, multi_class="ovr", tol=1e-9)
+    assert model.coef_.shape == (10, 64) and model.n_iter_.shape == (10,)
+    for k, estimator in enumerate(reference.estimators_):
+        y_k = (y == k).astype(float)
+        best = sklearn_objective(X, y_k, estimator.coef_, estimator.intercept_)
+        got = sklearn_objective(X, y_k, model.coef_[k], model.intercept_[k:k + 1])
+        assert abs(relative_gap(got, best)) < 1e-8
+        np.testing.assert_allclose(model.coef_[k], estimator.coef_[0], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-5)
+    assert len(model.cost_history_) == 10
+
+
+# -- first-order: each optimizer, full batch, to ~1e-4 ----------------------------
+OPTIMIZER_SETTINGS = {
+    "sgd": dict(learning_rate="auto"),
+    "momentum": dict(learning_rate="auto"),
+    "nesterov": dict(learning_rate="auto"),
+    "adagrad": dict(learning_rate=0.5),
+    "rmsprop": dict(learning_rate=0.01, schedule="time", decay=0.01),
+    "adam": dict(learning_rate=0.05),
+}
+
+
+def test_every_optimizer_is_tested():
+    assert set(OPTIMIZER_SETTINGS) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZER_SETTINGS))
+def test_full_batch_gradient_descent(backend, optimizer, breast_cancer, binary_optimum):
+    X, y = breast_cancer
+    model = fastlr.fit(X, y, backend=backend, solver="gd", optimizer=optimizer, tol=1e-5, max_iter=20_000,
+                       **OPTIMIZER_SETTINGS[optimizer])
+    assert relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_), binary_optimum) < 1e-4
+    assert len(model.cost_history_) == model.n_iter_[0] + 1 or len(model.cost_history_) == model.n_iter_[0]
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+def test_every_schedule_converges(schedule, breast_cancer, binary_optimum):
+    X, y = breast_cancer
+    model = fastlr.fit(X, y, backend="numpy", solver="gd", optimizer="nesterov", schedule=schedule,
+                       decay=1e-3, decay_every=2000, tol=1e-5, max_iter=20_000)
+    assert relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_), binary_optimum) < 1e-3
+
+
+STOCHASTIC_SETTINGS = {
+    "sgd-momentum": (dict(batch_size=1, optimizer="momentum", learning_rate=0.01, decay=0.1, max_iter=60), 5e-3),
+    "sgd-plain": (dict(batch_size=1, optimizer="sgd", decay=0.05, max_iter=60), 5e-2),
+    "minibatch-momentum": (dict(batch_size=32, optimizer="momentum", decay=0.02, max_iter=100), 5e-3),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("variant", sorted(STOCHASTIC_SETTINGS))
+def test_stochastic_descent(backend, variant, breast_cancer, binary_optimum):
+    X, y = breast_cancer
+    settings, bound = STOCHASTIC_SETTINGS[variant]
+    model = fastlr.fit(X, y, backend=backend, solver="gd", schedule="time", tol=1e-6,
+                       n_iter_no_change=settings["max_iter"], random_state=0, **settings)
+    assert relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_), binary_optimum) < bound
+    assert len(model.cost_history_) == model.n_iter_[0]  # one entry per epoch
+
+
+def test_mini_batches_are_reproducible(breast_cancer):
+    X, y = breast_cancer
+    fits = [fastlr.fit(X, y, backend="numpy", solver="gd", batch_size=16, max_iter=5, random_state=7)
+            for _ in range(2)]
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    other = fastlr.fit(X, y, backend="numpy", solver="gd", batch_size=16, max_iter=5, random_state=8)
+    assert not np.array_equal(fits[0].coef_, other.coef_)
+
+
+def test_early_stopping_holds_out_rows(breast_cancer):
+    X, y = breast_cancer
+    model = fastlr.fit(X, y, backend="numpy", solver="gd", batch_size=32, early_stopping=True,
+                       validation_fraction=0.2, n_iter_no_change=3, tol=1e-3, max_iter=500, random_state=0)
+    assert model.n_iter_[0] < 500
+    assert model.score(X, y) > 0.95
+
+
+# -- L1 and elastic net: saga's optimum and sparsity ---------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("penalty, l1_ratio", [("l1", 1.0), ("elasticnet", 0.5)])
+def test_l1_and_elastic_net_match_saga(backend, penalty, l1_ratio, breast_cancer):
+    X, y = breast_cancer
+    C = 0.1
+    reference = sklearn_fit(X, y, solver="saga", C=C, l1_ratio=l1_ratio, tol=1e-10, max_iter=200_000)
+    model = fastlr.fit(X, y, backend=backend, solver="fista", penalty=penalty, l1_ratio=l1_ratio, C=C,
+                       tol=1e-8, max_iter=100_000)
+    best = elastic_objective(X, y, reference.coef_, reference.intercept_, C, l1_ratio)
+    assert abs(relative_gap(elastic_objective(X, y, model.coef_, model.intercept_, C, l1_ratio), best)) < 1e-6
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=2e-3)
+    zeros = model.coef_ == 0
+    assert zeros.sum() >= 5, "L1 must give exact zeros"
+    clearly_zero = np.abs(reference.coef_) < 1e-8
+    np.testing.assert_array_equal(zeros, clearly_zero)
+
+
+def test_proximal_gd_gives_exact_zeros(breast_cancer):
+    X, y = breast_cancer
+    model = fastlr.fit(X, y, backend="numpy", solver="gd", penalty="l1", C=0.1, optimizer="sgd",
+                       tol=1e-6, max_iter=50_000)
+    fista = fastlr.fit(X, y, backend="numpy", solver="fista", penalty="l1", C=0.1, tol=1e-9, max_iter=50_000)
+    assert (model.coef_ == 0).sum() >= 5
+    np.testing.assert_allclose(model.coef_, fista.coef_, atol=1e-3)
+
+
+def test_auto_picks_a_proximal_solver_for_l1(breast_cancer):
+    X, y = breast_cancer
+    assert fastlr.fit(X, y, backend="numpy", penalty="l1", C=0.1).solver_ == "fista"
+    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton"
+
+
+# -- weights ---------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sample_weight_matches_sklearn(backend, breast_cancer):
+    X, y = breast_cancer
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, len(y))
+    reference = sklearn_fit(X, y)
+    reference.fit(X, y, sample_weight=weights)
+    model = fastlr.fit(X, y, backend=backend, solver="lbfgs", sample_weight=weights, tol=1e-9)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 3.0, 1: 0.5}], ids=["balanced", "dict"])
+def test_class_weight_matches_sklearn(backend, class_weight, breast_cancer):
+    X, y = breast_cancer
+    reference = sklearn_fit(X, y, class_weight=class_weight)
+    model = fastlr.fit(X, y, backend=backend, solver="newton", class_weight=class_weight, tol=1e-9)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-5, atol=1e-6)
+
+
+def test_class_weight_in_softmax_matches_sklearn(digits):
+    X, y = digits
+    reference = sklearn_fit(X, y, class_weight="balanced")
+    model = fastlr.fit(X, y, backend="numpy", solver="lbfgs", class_weight="balanced", tol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(X), reference.predict_proba(X), atol=1e-5)
+
+
+# -- warm start, histories, stopping -------------------------------------------------
+def test_warm_start_resumes(breast_cancer):
+    X, y = breast_cancer
+    model = fastlr.LogisticRegression(backend="numpy", solver="lbfgs", warm_start=True, tol=1e-8)
+    first = model.fit(X, y).n_iter_[0]
+    second = model.fit(X, y).n_iter_[0]
+    assert second < first // 4
+
+
+@pytest.mark.parametrize("solver", ["gd", "lbfgs", "newton", "fista"])
+def test_cost_history_is_recorded_and_ends_at_the_optimum(solver, breast_cancer, binary_optimum):
+    X, y = breast_cancer
+    C = 1.0
+    model = fastlr.fit(X, y, backend="numpy", solver=solver, tol=1e-7, max_iter=50_000)
+    history = np.asarray(model.cost_history_)
+    assert history.ndim == 1 and len(history) >= 2
+    # The history is the mean-form objective: scikit-learn's divided by C·m.
+    assert history[-1] == pytest.approx(binary_optimum / (C * len(y)), rel=1e-6)
+    assert history[-1] <= history[0]
+
+
+def test_maximum_iterations_warn_with_solver_advice(breast_cancer):
+    X, y = breast_cancer
+    with pytest.warns(ConvergenceWarning, match="'lbfgs' did not converge.*standardize"):
+        fastlr.fit(X * 100, y, backend="numpy", solver="lbfgs", max_iter=3)
