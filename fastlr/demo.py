@@ -33,7 +33,8 @@ def _time_fit(X, y, **params):
 
 def run(n_samples=200_000, n_features=50, C=1.0, tol=1e-6, seed=0):
     X, y = make_classification(
-        n_samples=n_samples, n_features=n_features, n_informative=n_features // 2, random_state=seed
+        n_samples=n_samples, n_features=n_features, n_informative=max(2, n_features // 2), n_redundant=0,
+        n_clusters_per_class=1, random_state=seed,
     )
     reference = SklearnLogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(X, y)
     best = objective(X, y, reference.coef_, reference.intercept_, C)
