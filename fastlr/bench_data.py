@@ -1,0 +1,311 @@
+"""Workloads shared by every fastlr benchmark: seeded data and the calls to time.
+
+The asv suite (``benchmarks/asv_*.py``), the pytest-benchmark suite
+(``benchmarks/test_bench_*.py``) and ``fastlr bench`` (:mod:`fastlr.bench`)
+all take their data and their timed calls from here, so the three measure the
+same thing. Nothing here times anything.
+
+Sizes
+-----
+X has shape (m, n) with n = ``N_FEATURES`` = 50 and m in ``ROW_COUNTS``
+(10³ … 10⁷). At m = 10⁷, X takes 4.0 GB in float64 (2.0 GB in float32); the
+suites hold one dataset at a time, so the largest case needs X plus a few
+m-long temporaries, well within a 24 GiB machine. ``FASTLR_BENCH_QUICK=1`` in
+the environment shrinks every size, so that CI can run every benchmark once.
+
+Implementations
+---------------
+An operation runs on each backend of the registry (:data:`fastlr.dispatch.BACKENDS`)
+and on its peers: a plain NumPy two-pass gradient for ``gradient`` (the
+vectorized baseline) and scikit-learn's fastest solver for ``fit``. Cases that
+cannot run (a backend unusable here, the python backend beyond the rows it
+finishes in seconds) raise :class:`SkipCase`, a ``NotImplementedError``, which
+asv takes as "skip" when raised in ``setup``.
+"""
+
+import os
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable, Mapping, Optional
+
+import numpy as np
+from scipy.special import expit
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+
+from fastlr.demo import objective
+from fastlr.dispatch import BACKENDS, get_backend
+from fastlr.estimator import fit
+
+#: Features per row. At 50, one float64 row is 400 bytes against two exp/log1p
+#: per row, so the fused pass is bound by memory, the regime a roofline is about,
+#: and X at m = 10⁷ still fits comfortably in memory.
+N_FEATURES = 50
+ROW_COUNTS = (10**3, 10**4, 10**5, 10**6, 10**7)
+QUICK_ROW_COUNTS = (10**3, 10**4)
+DTYPES = ("float32", "float64")
+SEED = 0
+#: Rows of the slice that warm-up calls (JIT compilation) run on: Numba compiles
+#: one specialization per dtype and layout, whatever the number of rows.
+WARMUP_ROWS = 256
+
+#: ``fit`` runs to a fixed tolerance: max-norm of the gradient of the mean
+#: objective, the criterion of fastlr and of scikit-learn's lbfgs and newton-cholesky.
+FIT_SOLVER = "lbfgs"
+FIT_C = 1.0
+FIT_TOL = 1e-6
+FIT_MAX_ITER = 10_000
+#: scikit-learn's fastest solver when m ≫ n: on make_classification(50 000, 50),
+#: tol=1e-6, newton-cholesky took 0.33 s, lbfgs 0.53 s and newton-cg 0.78 s.
+SKLEARN_FIT_SOLVER = "newton-cholesky"
+
+#: Time to optimum: make_classification(n_samples, n_features), C = 1, tol = 1e-6,
+#: fastlr on this backend against scikit-learn; the yardstick is scikit-learn's
+#: newton-cholesky run to ``REFERENCE_TOL``.
+OPTIMUM_SHAPE = (500_000, 100)
+QUICK_OPTIMUM_SHAPE = (10_000, 100)
+OPTIMUM_BACKEND = "numba-parallel"
+REFERENCE_TOL = 1e-10
+
+Thunk = Callable[[], object]
+
+
+class SkipCase(NotImplementedError):
+    """A case that cannot run here; asv skips it when ``setup`` raises this."""
+
+
+def quick_mode() -> bool:
+    """True when ``FASTLR_BENCH_QUICK`` is set to anything but ``""`` or ``"0"``."""
+    return os.environ.get("FASTLR_BENCH_QUICK", "") not in ("", "0")
+
+
+def row_counts() -> tuple:
+    """The values of m the suites run: ``ROW_COUNTS``, or ``QUICK_ROW_COUNTS`` in quick mode."""
+    return QUICK_ROW_COUNTS if quick_mode() else ROW_COUNTS
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Binary data and the point at which kernels are evaluated.
+
+    X : ndarray of shape (m, n), C-contiguous, float32 or float64
+    y : ndarray of shape (m,), labels 0/1 in X's dtype
+    w : ndarray of shape (n,) and b, a scalar, both in X's dtype
+    z : ndarray of shape (m,), the margins X w + b (the input of ``sigmoid``)
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    b: np.floating
+    z: np.ndarray
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def dtype(self) -> str:
+        return self.X.dtype.name
+
+    def head(self, rows: int) -> "Dataset":
+        """The first ``rows`` rows (views, no copy)."""
+        return Dataset(self.X[:rows], self.y[:rows], self.w, self.b, self.z[:rows])
+
+
+def make_dataset(m: int, n: int = N_FEATURES, dtype: str = "float64", seed: int = SEED) -> Dataset:
+    """Seeded logistic data: X ~ N(0, 1), y ~ Bernoulli(σ(X w*)) with w* ~ N(0, 1/n).
+
+    With ‖w*‖ ≈ 1 the true margins are about N(0, 1): labels neither separable
+    nor pure noise, so fits converge in a few dozen iterations. X is drawn in
+    ``dtype`` directly, never through a float64 copy.
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, n), dtype=dtype)
+    w_true = (rng.standard_normal(n) / np.sqrt(n)).astype(dtype)
+    y = (rng.random(m, dtype=dtype) < expit(X @ w_true)).astype(dtype)
+    w, b = w_true / 2, dtype.type(0.1)  # any point off the optimum will do
+    return Dataset(X, y, w, b, X @ w + b)
+
+
+# -- operations -----------------------------------------------------------------
+def _synchronized(kernels, thunk: Thunk) -> Thunk:
+    """``thunk`` that also waits for a device backend to finish (reading back one
+    element of the result), so timings cover the work; on the CPU, ``thunk`` itself."""
+    if kernels.xp is np:
+        return thunk
+
+    def run():
+        result = thunk()
+        last = result[-1] if isinstance(result, tuple) else result
+        kernels.to_host(kernels.xp.ravel(last)[-1:])
+        return result
+
+    return run
+
+
+def _sigmoid_call(backend: str, data: Dataset) -> Thunk:
+    kernels = get_backend(backend)
+    return _synchronized(kernels, partial(kernels.sigmoid, kernels.to_device(data.z)))
+
+
+def _binary_kernel_call(function_name: str) -> Callable[[str, Dataset], Thunk]:
+    """Caller of the kernel ``function_name(X, y, w, b)`` of a backend, data on its device."""
+
+    def call(backend, data):
+        kernels = get_backend(backend)
+        X, y, w = (kernels.to_device(array) for array in (data.X, data.y, data.w))
+        return _synchronized(kernels, partial(getattr(kernels, function_name), X, y, w, data.b))
+
+    return call
+
+
+def _fit_call(backend: str, data: Dataset) -> Thunk:
+    X = get_backend(backend).to_device(data.X)
+    return partial(fit, X, data.y, backend=backend, solver=FIT_SOLVER, C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER)
+
+
+def _numpy_two_pass_gradient(data: Dataset) -> Thunk:
+    """The vectorized baseline: r = σ(X w + b) − y reads X once, Xᵀ r / m reads it again."""
+    X, y, w, b = data.X, data.y, data.w, data.b
+
+    def run():
+        residual = expit(X @ w + b) - y
+        return X.T @ residual / len(y), residual.mean()
+
+    return run
+
+
+def _sklearn_fit(data: Dataset) -> Thunk:
+    model = SklearnLogisticRegression(solver=SKLEARN_FIT_SOLVER, C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER)
+    return partial(model.fit, data.X, data.y)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One timed operation and how each implementation runs it.
+
+    ``call(backend, data)`` returns a zero-argument callable running the operation
+    on a fastlr backend; ``peers`` maps other implementations to the same for
+    them. ``input_nbytes(data)`` is the size of the input that the operation
+    must read at least once (``None`` for ``fit``, which reads X once per
+    iteration). ``max_rows`` caps m per implementation.
+    """
+
+    name: str
+    call: Callable[[str, Dataset], Thunk]
+    input_nbytes: Optional[Callable[[Dataset], int]]
+    peers: Mapping[str, Callable[[Dataset], Thunk]] = field(default_factory=dict)
+    max_rows: Mapping[str, int] = field(default_factory=dict)
+
+    def implementations(self) -> list:
+        """Every registered backend, then the peers."""
+        return [*BACKENDS, *self.peers]
+
+    def check_runnable(self, implementation: str, m: int) -> None:
+        """Raise :class:`SkipCase` (saying why) unless ``implementation`` can run on m rows here."""
+        if implementation not in self.implementations():
+            raise SkipCase(f"{implementation} does not implement {self.name}")
+        cap = self.max_rows.get(implementation)
+        if cap is not None and m > cap:
+            raise SkipCase(f"{implementation} {self.name} is capped at m={cap} (beyond, it takes minutes)")
+        reason = BACKENDS[implementation].unavailable_reason() if implementation in BACKENDS else None
+        if reason is not None:
+            raise SkipCase(f"{implementation}: {reason}")
+
+    def bind(self, implementation: str, data: Dataset) -> Thunk:
+        """A zero-argument callable that runs this operation on ``data``."""
+        if implementation in self.peers:
+            return self.peers[implementation](data)
+        return self.call(implementation, data)
+
+    def bytes_read(self, data: Dataset) -> Optional[int]:
+        """Bytes the operation must read from memory at least once, or None (``fit``)."""
+        return None if self.input_nbytes is None else self.input_nbytes(data)
+
+    def warm_up(self, implementation: str, data: Dataset) -> None:
+        """Run once on a few rows: JIT compilation and thread start-up happen here, not in a timed call."""
+        self.bind(implementation, data.head(WARMUP_ROWS))()
+
+
+def _x_bytes(data: Dataset) -> int:
+    return data.X.nbytes
+
+
+# The python backend loops in the interpreter: about 0.2 s per cost_gradient at
+# 10⁴ × 50, and a fit makes tens of passes. Its caps keep each call to seconds.
+OPERATIONS = {
+    operation.name: operation
+    for operation in (
+        Operation("sigmoid", _sigmoid_call, lambda data: data.z.nbytes, max_rows={"python": 10**6}),
+        Operation("cost", _binary_kernel_call("cost"), _x_bytes, max_rows={"python": 10**5}),
+        Operation(
+            "gradient",
+            _binary_kernel_call("gradient"),
+            _x_bytes,
+            peers={"numpy-two-pass": _numpy_two_pass_gradient},
+            max_rows={"python": 10**5},
+        ),
+        Operation("cost_gradient", _binary_kernel_call("cost_gradient"), _x_bytes, max_rows={"python": 10**5}),
+        Operation("fit", _fit_call, None, peers={"sklearn": _sklearn_fit}, max_rows={"python": 10**4}),
+    )
+}
+KERNEL_OPERATIONS = ("sigmoid", "cost", "gradient", "cost_gradient")
+
+
+def implementations(operation_names) -> list:
+    """Every implementation of at least one of the operations, in registry order."""
+    return list(dict.fromkeys(name for op in operation_names for name in OPERATIONS[op].implementations()))
+
+
+IMPLEMENTATIONS = implementations(OPERATIONS)
+
+
+def blas_threads(implementation: str) -> Optional[int]:
+    """BLAS threads while ``implementation`` runs: what a fit on that backend uses
+    (1 for the Numba backends, whose threads BLAS threads would compete with)."""
+    return get_backend(implementation).blas_threads if implementation in BACKENDS else None
+
+
+#: The roof: two ways to read all of X once, one multithreaded (BLAS gemv) and
+#: one single-threaded (NumPy's pairwise sum); the faster sets the roof.
+READ_PROBES = {
+    "X @ w": lambda data: partial(np.matmul, data.X, data.w),
+    "X.sum()": lambda data: data.X.sum,
+}
+
+
+# -- time to optimum --------------------------------------------------------------
+def make_optimum_problem() -> tuple:
+    """(X, y) of ``make_classification(*OPTIMUM_SHAPE)`` (its quick shape in quick mode), float64."""
+    n_samples, n_features = QUICK_OPTIMUM_SHAPE if quick_mode() else OPTIMUM_SHAPE
+    return make_classification(n_samples=n_samples, n_features=n_features, random_state=SEED)
+
+
+def _fastlr_solver(solver: str, X, y):
+    return fit(X, y, backend=OPTIMUM_BACKEND, solver=solver, C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER)
+
+
+def _sklearn_solver(solver: str, X, y, tol: float = FIT_TOL):
+    return SklearnLogisticRegression(solver=solver, C=FIT_C, tol=tol, max_iter=FIT_MAX_ITER).fit(X, y)
+
+
+#: Solvers raced to the optimum; each maps (X, y) to a fitted model.
+OPTIMUM_SOLVERS = {
+    "fastlr-newton": partial(_fastlr_solver, "newton"),
+    "fastlr-lbfgs": partial(_fastlr_solver, "lbfgs"),
+    "sklearn-lbfgs": partial(_sklearn_solver, "lbfgs"),
+    "sklearn-newton-cholesky": partial(_sklearn_solver, "newton-cholesky"),
+}
+
+
+def reference_objective(X, y) -> float:
+    """scikit-learn's best: C·Σℓ + ½‖w‖² at newton-cholesky's solution to ``REFERENCE_TOL``."""
+    model = _sklearn_solver("newton-cholesky", X, y, tol=REFERENCE_TOL)
+    return float(objective(X, y, model.coef_, model.intercept_, FIT_C))
+
+
+def relative_gap(model, X, y, best: float) -> float:
+    """(J(model) − J*) / |J*| with J scikit-learn's objective and J* :func:`reference_objective`."""
+    return (float(objective(X, y, model.coef_, model.intercept_, FIT_C)) - best) / abs(best)
