@@ -1,0 +1,63 @@
+"""asv: the kernels and X's read bandwidth, per implementation × m × dtype.
+
+``Kernels.time_kernel`` is the time of one call and ``Kernels.track_gbps`` its
+effective bandwidth (bytes of input read / median time); ``ReadBandwidth``
+measures the roof in the same run, reading all of the same X once by
+``X @ w`` and by ``X.sum()`` (``fastlr bench`` prints the ratio). Data
+generation and JIT warm-up happen in ``setup``.
+"""
+
+from threadpoolctl import threadpool_limits
+
+from fastlr import bench, bench_data
+
+
+class Kernels:
+    params = [
+        list(bench_data.KERNEL_OPERATIONS),
+        bench_data.implementations(bench_data.KERNEL_OPERATIONS),
+        list(bench_data.row_counts()),
+        list(bench_data.DTYPES),
+    ]
+    param_names = ["operation", "implementation", "m", "dtype"]
+    timeout = 600
+
+    def setup(self, operation, implementation, m, dtype):
+        self.operation = bench_data.OPERATIONS[operation]
+        self.operation.check_runnable(implementation, m)  # SkipCase, a NotImplementedError: asv skips
+        self.data = bench_data.make_dataset(m, dtype=dtype)
+        self.operation.warm_up(implementation, self.data)
+        self.call = self.operation.bind(implementation, self.data)
+        self.blas_limit = threadpool_limits(limits=bench_data.blas_threads(implementation), user_api="blas")
+
+    def teardown(self, *params):
+        if hasattr(self, "blas_limit"):  # asv calls teardown after a skipped setup too
+            self.blas_limit.restore_original_limits()
+
+    def time_kernel(self, *params):
+        self.call()
+
+    def track_gbps(self, *params):
+        return self.operation.bytes_read(self.data) / bench.measure(self.call, bench.timing_policy(bench_data.quick_mode())) / 1e9
+
+    track_gbps.unit = "GB/s"
+
+
+class ReadBandwidth:
+    """The roof: GB/s of reading all of X once, by BLAS gemv and by NumPy's sum."""
+
+    params = [list(bench_data.READ_PROBES), list(bench_data.row_counts()), list(bench_data.DTYPES)]
+    param_names = ["probe", "m", "dtype"]
+    timeout = 600
+
+    def setup(self, probe, m, dtype):
+        self.data = bench_data.make_dataset(m, dtype=dtype)
+        self.call = bench_data.READ_PROBES[probe](self.data)
+
+    def time_read(self, *params):
+        self.call()
+
+    def track_gbps(self, *params):
+        return self.data.X.nbytes / bench.measure(self.call, bench.timing_policy(bench_data.quick_mode())) / 1e9
+
+    track_gbps.unit = "GB/s"
