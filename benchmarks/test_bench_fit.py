@@ -1,0 +1,13 @@
+"""pytest-benchmark: a fit to a fixed tolerance on every backend, and scikit-learn's."""
+
+import pytest
+
+from fastlr import bench_data
+
+#: Fits per case, with no calibration rounds: a fit at m = 10⁷ takes tens of seconds.
+FIT_ROUNDS = 3
+
+
+@pytest.mark.parametrize("implementation", bench_data.OPERATIONS["fit"].implementations())
+def test_fit(benchmark_operation, implementation):
+    benchmark_operation("fit", implementation, rounds=FIT_ROUNDS)
