@@ -7,6 +7,8 @@ are then added in range order, so results depend on the thread count but never
 on scheduling.
 """
 
+import os
+
 import numpy as np
 from numba import njit, prange
 
@@ -21,6 +23,9 @@ from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F40
 blas_threads = 1
 
 _jit = dict(cache=config.NUMBA_CACHE, parallel=True)
+
+# Read by the OpenMP runtime when Numba first starts its threads (see config).
+os.environ.setdefault("OMP_WAIT_POLICY", config.NUMBA_OMP_WAIT_POLICY)
 
 
 @njit(**_jit)
