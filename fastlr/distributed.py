@@ -25,15 +25,18 @@ memory and X's source graph (files, casts) never runs again. With
 source (a Zarr store through ``dask.array.from_zarr``, a ``.npy`` file through
 :func:`from_npy`), uses it and drops it, so peak memory is a few chunks per
 worker thread whatever the size of X, at the price of one read of the data
-per evaluation. ``persist="auto"`` (the default)
-persists when X takes at most :data:`PERSIST_MEMORY_FRACTION` of the memory
-the scheduler has (the workers' memory limits, or this machine's available
-memory) and streams otherwise. The n_samples-long vectors (labels, weights)
-are always kept in memory: they are n_features times smaller than X.
+per evaluation. ``persist="auto"`` (the default) persists when X takes at
+most :data:`PERSIST_MEMORY_FRACTION` of the memory the scheduler has (the
+workers' memory limits, or this machine's available memory) and streams
+otherwise. The n_samples-long vectors derived from y and the weights (class
+indices, one-vs-rest targets, class weights) follow X: persisted with it, or
+recomputed chunk by chunk with it.
 """
 
+import copy
 import os
 from dataclasses import replace
+from functools import partial
 
 import dask
 import dask.array as da
@@ -109,7 +112,12 @@ def _chunk_sums(X, y, sample_weight=None, *, backend, function, w, b, length):
     weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
     if weight == 0.0:
         return sums  # the means of a chunk without weight are 0/0; it adds nothing
-    results = getattr(kernels, function)(X, y, kernels.to_device(w), kernels.to_device(b), sample_weight)
+    # The n_samples-long vectors are host arrays; a device backend moves this chunk's share.
+    if sample_weight is not None:
+        sample_weight = kernels.to_device(sample_weight)
+    results = getattr(kernels, function)(
+        X, kernels.to_device(y), kernels.to_device(w), kernels.to_device(b), sample_weight
+    )
     parts = results if isinstance(results, tuple) else (results,)
     sums[0, 0] = weight
     sums[0, 1:] = weight * np.concatenate(
@@ -124,7 +132,7 @@ def _chunk_gram_product(X, sample_weight=None, *, backend, v, intercept, length)
     v = kernels.to_device(v.astype(X.dtype))
     u = X @ v[:-1] + intercept * v[-1]
     if sample_weight is not None:
-        u = u * sample_weight
+        u = u * kernels.to_device(sample_weight)
     product = np.concatenate([np.asarray(kernels.to_host(X.T @ u), dtype=np.float64), [intercept * float(u.sum())]])
     return product[None, :]
 
@@ -190,13 +198,16 @@ class DaskObjective(Objective):
 
     Parameters are those of ``Objective``, with ``kernels`` a
     :class:`ChunkedKernels` and X, y, sample_weight dask arrays with the same
-    row chunks. y and the weights are persisted here: they are
-    n_samples-long, and one-vs-rest's ``y == k`` would otherwise be
-    recomputed at every evaluation.
+    row chunks, and
+
+    persist : bool, default=True
+        Persist y and the weights (as X was persisted): one-vs-rest's
+        ``y == k`` and the casts then run once rather than per evaluation.
     """
 
-    def __init__(self, kernels, X, y, sample_weight, **params):
-        y, sample_weight = dask.persist(y, sample_weight)
+    def __init__(self, kernels, X, y, sample_weight, *, persist=True, **params):
+        if persist:
+            y, sample_weight = dask.persist(y, sample_weight)
         super().__init__(kernels, X, y, sample_weight, **params)
 
     def lipschitz_bounds(self, power_iterations, seed=0):
@@ -339,6 +350,12 @@ def _folded_weights(class_weight, sample_weight, y_index, classes, dtype):
 
 
 # -- data on disk ------------------------------------------------------------------
+_NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
 class _NpyRows:
     """Row ranges of a C-ordered 2-D ``.npy`` file, read with plain file reads.
 
@@ -351,11 +368,18 @@ class _NpyRows:
 
     def __init__(self, path):
         self.path = str(path)
-        header = np.load(self.path, mmap_mode="r")  # reads the header only
-        if header.ndim != 2 or (header.flags.f_contiguous and not header.flags.c_contiguous):
-            raise ValueError(f"{self.path}: expected a C-ordered 2-D array, got shape {header.shape}")
-        self.shape, self.dtype, self.ndim = header.shape, header.dtype, 2
-        self._offset = header.offset
+        with open(self.path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            if version not in _NPY_HEADER_READERS:
+                raise ValueError(f"{self.path}: .npy format version {version} is not supported")
+            shape, fortran_order, dtype = _NPY_HEADER_READERS[version](file)
+            self._offset = file.tell()
+        if len(shape) != 2 or fortran_order or dtype.hasobject:
+            raise ValueError(
+                f"{self.path}: expected a C-ordered 2-D array of numbers, got shape {shape}, dtype {dtype}, "
+                f"fortran_order={fortran_order}"
+            )
+        self.shape, self.dtype, self.ndim = shape, dtype, 2
 
     def __dask_tokenize__(self):
         status = os.stat(self.path)
@@ -422,17 +446,23 @@ def fit(estimator, X, y, sample_weight=None, *, persist="auto"):
     backend = resolve_backend_name(estimator.backend, X._meta)
     chunk_kernels = get_backend(backend)  # fail here, not in a worker
     X = _prepared_matrix(X)
+    # On the backend's device, as in memory: part of what is persisted, so moved once.
+    X = X.map_blocks(chunk_kernels.to_device, dtype=X.dtype)
     labels = _row_aligned(y, X, "y")
     if sample_weight is not None:
         sample_weight = _row_aligned(sample_weight, X, "sample_weight").astype(X.dtype)
-    X, classes = _checked(X, labels, sample_weight, _keeps_in_memory(X, persist))
+    in_memory = _keeps_in_memory(X, persist)
+    X, classes = _checked(X, labels, sample_weight, in_memory)
     estimator.n_features_in_ = X.shape[1]
     if hasattr(estimator, "feature_names_in_"):
         del estimator.feature_names_in_
-    problem = replace(estimator._problem(classes, X.shape[1]), objective=DaskObjective)
+    problem = replace(
+        estimator._problem(classes, X.shape[1]), objective=partial(DaskObjective, persist=in_memory)
+    )
     y_index = labels.map_blocks(_class_index, classes=classes, dtype=np.intp)
     sample_weight = _folded_weights(estimator.class_weight, sample_weight, y_index, classes, X.dtype)
-    y_index, sample_weight = dask.persist(y_index, sample_weight)
+    if in_memory:
+        y_index, sample_weight = dask.persist(y_index, sample_weight)
     kernels = ChunkedKernels(backend, chunk_kernels.blas_threads)
     with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
         trained = train(
@@ -455,9 +485,10 @@ _PREDICTIONS = {
 def predict_lazily(estimator, method, X):
     """``estimator.method`` on each row chunk of dask X: a lazy dask array.
 
-    Nothing is computed here: the fitted coefficients travel with the graph,
-    and each chunk runs the in-memory method (with its checks) when the result
-    is computed.
+    Nothing is computed here: a snapshot of the fitted estimator travels with
+    the graph (refitting it before the result is computed changes nothing),
+    and each chunk runs the in-memory method, with its checks, when the
+    result is computed.
 
     Returns
     -------
@@ -471,8 +502,9 @@ def predict_lazily(estimator, method, X):
         dtype, meta = X.dtype, meta_from_array(X._meta, ndim=ndim, dtype=X.dtype)
     else:
         dtype, meta = label_dtype, np.empty((0,) * ndim, dtype=label_dtype)
+    # A shallow copy is a snapshot: fit rebinds coef_ and the other attributes, never mutates them.
     return X.map_blocks(
-        getattr(estimator, method),
+        getattr(copy.copy(estimator), method),
         chunks=(X.chunks[0], *((size,) for size in trailing)),
         drop_axis=[] if trailing else [1],
         dtype=dtype,

@@ -7,6 +7,7 @@ attributes.
 """
 
 from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -28,9 +29,9 @@ class Problem:
     early_stopping: bool = False
     validation_fraction: float = 0.1
     random_state: object = None
-    # What the solver minimizes: Objective for in-memory data,
-    # fastlr.distributed.DaskObjective for chunked (dask) data.
-    objective: type = Objective
+    # Builds what the solver minimizes (called like Objective): Objective for
+    # in-memory data, fastlr.distributed.DaskObjective for chunked (dask) data.
+    objective: Callable = Objective
 
 
 @dataclass

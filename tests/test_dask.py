@@ -23,6 +23,7 @@ pytest.importorskip("distributed")
 
 import fastlr  # noqa: E402
 from fastlr import distributed as dask_path  # noqa: E402
+from tests.conftest import ALL_BACKENDS  # noqa: E402
 
 ROWS_PER_CHUNK = 500  # the data below has 5 chunks, the last one shorter
 
@@ -148,6 +149,26 @@ def test_float32_column_chunks_and_integers(binary):
     assert relative_difference(on_dask.coef_, as_float.coef_) < 1e-6
 
 
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_every_backend_runs_on_chunks(binary, backend):
+    X, y = binary
+    X, y = X[:1200], y[:1200]  # the python backend is slow on purpose
+    on_dask, in_memory = fit_both(X, y, backend=backend, solver="newton", tol=1e-10)
+    assert_same_model(on_dask, in_memory)
+
+
+def test_from_npy_reads_row_chunks_without_loading_the_file(tmp_path, binary):
+    X = binary[0].astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    on_disk = dask_path.from_npy(tmp_path / "X.npy", chunk_rows=700)
+    assert on_disk.chunks == ((700, 700, 700, 200), (X.shape[1],)) and on_disk.dtype == np.float32
+    np.testing.assert_array_equal(on_disk.compute(), X)
+    np.testing.assert_array_equal(on_disk[650:1500:3, 2:5].compute(), X[650:1500:3, 2:5])
+    np.save(tmp_path / "F.npy", np.asfortranarray(X))
+    with pytest.raises(ValueError, match="C-ordered 2-D"):
+        dask_path.from_npy(tmp_path / "F.npy", chunk_rows=700)
+
+
 def counting_source(X):
     """``chunked(X)`` behind a task that counts how often a chunk is produced."""
     lock, calls = threading.Lock(), [0]
@@ -196,6 +217,15 @@ def test_prediction_is_lazy_and_equals_in_memory_prediction(data, multi_class, r
             np.testing.assert_array_equal(computed, expected)
         else:
             np.testing.assert_allclose(computed, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_lazy_prediction_uses_the_coefficients_of_its_call(binary):
+    X, y = binary
+    model = fastlr.LogisticRegression().fit(chunked(X), y)
+    expected = model.predict_proba(X)
+    lazy = model.predict_proba(chunked(X))
+    model.fit(chunked(X), 1 - y)  # refitted before the lazy result is computed
+    np.testing.assert_allclose(lazy.compute(), expected, rtol=1e-12)
 
 
 # -- a cluster of worker processes ----------------------------------------------------------
