@@ -2,8 +2,8 @@
 
 ``Kernels.time_kernel`` is the time of one call and ``Kernels.track_gbps`` its
 effective bandwidth (bytes of input read / median time); ``ReadBandwidth``
-measures the roof in the same run, reading all of the same X once by
-``X @ w`` and by ``X.sum()`` (``fastlr bench`` prints the ratio). Data
+measures the roof in the same run, reading all of the same X once each way of
+``bench_data.READ_PROBES`` (``fastlr bench`` prints the ratio). Data
 generation and JIT warm-up happen in ``setup``.
 """
 
@@ -44,7 +44,7 @@ class Kernels:
 
 
 class ReadBandwidth:
-    """The roof: GB/s of reading all of X once, by BLAS gemv and by NumPy's sum."""
+    """The roof: GB/s of reading all of X once, by BLAS gemv and by NumPy's sum (one thread, every core)."""
 
     params = [list(bench_data.READ_PROBES), list(bench_data.row_counts()), list(bench_data.DTYPES)]
     param_names = ["probe", "m", "dtype"]

@@ -1,4 +1,4 @@
-"""pytest-benchmark: the roof, reading all of X once by BLAS gemv and by NumPy's sum."""
+"""pytest-benchmark: the roof, reading all of X once by BLAS gemv and by NumPy's sum (one thread, every core)."""
 
 import pytest
 

@@ -1,14 +1,16 @@
 """``fastlr bench``: time every kernel and the fit on each backend against the machine's read bandwidth.
 
-For each dtype and m, the run generates one dataset (:func:`fastlr.bench_data.make_dataset`),
-measures the roof on it, reading all of X once with ``X @ w`` and with
-``X.sum()``, then times each operation on each implementation: a warm-up on a
-few rows first (JIT compilation), then repeated samples, of which it keeps the
-median. Effective bandwidth is bytes of input read / time, in GB/s of 10⁹
-bytes (X for the cost and gradient kernels, z for ``sigmoid``); the roof is the faster read of X at the
-same m and dtype. Below a few MB the input sits in cache, so "bandwidth" there
-is cache bandwidth, and ``sigmoid``, whose input is n times smaller than X, can
-exceed 100 % of the roof.
+For each dtype and m, the run generates one dataset
+(:func:`fastlr.bench_data.make_dataset`), measures the roof on it, reading all
+of X once each way of :data:`fastlr.bench_data.READ_PROBES` (``X @ w``, and
+``X.sum()`` on one thread and on every core), then times each operation on each
+implementation: a warm-up on a few rows first (JIT compilation), then repeated
+samples, of which it keeps the median. Effective bandwidth is bytes of input
+read / time, in GB/s of 10⁹ bytes (X for the cost and gradient kernels, z for
+``sigmoid``); the roof is the fastest read of X at the same m and dtype. Below a
+few MB the input sits in cache, so "bandwidth" there is cache bandwidth, and
+``sigmoid``, whose input is n times smaller than X, can exceed 100 % of the
+roof; so can a kernel that reads X faster than all three probes.
 
 Writes ``bench.json`` (every row of the printed table, the settings and the
 machine) and ``bench.png`` (time against m, log-log, one line per backend, the
@@ -202,12 +204,12 @@ def format_table(rows) -> str:
     def optional(value, spec):
         return "-" if value is None else format(value, spec)
 
-    header = f"{'operation':<14}{'backend':<16}{'dtype':<9}{'m':>10}{'time':>12}{'GB/s':>9}{'% roof':>8}{'vs numpy':>10}"
+    header = f"{'operation':<14}{'backend':<18}{'dtype':<9}{'m':>10}{'time':>12}{'GB/s':>9}{'% roof':>8}{'vs numpy':>10}"
     lines = [header, "-" * len(header)]
     for r in rows:
         speedup = optional(r.speedup_vs_numpy, ".2f") + ("x" if r.speedup_vs_numpy is not None else "")
         lines.append(
-            f"{r.operation:<14}{r.backend:<16}{r.dtype:<9}{r.m:>10}{_format_seconds(r.seconds):>12}"
+            f"{r.operation:<14}{r.backend:<18}{r.dtype:<9}{r.m:>10}{_format_seconds(r.seconds):>12}"
             f"{optional(r.gbps, '.2f'):>9}{optional(r.percent_of_roof, '.0f'):>8}{speedup:>10}"
         )
     return "\n".join(lines)
@@ -279,7 +281,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--n", type=int, default=bench_data.N_FEATURES, help="features (default: %(default)s)")
     parser.add_argument("--dtype", nargs="+", choices=bench_data.DTYPES, default=["float64"], help="(default: float64)")
-    parser.add_argument("--output", type=Path, default=Path("fastlr-bench"), help="folder for bench.json and bench.png")
+    parser.add_argument(
+        "--output", type=Path, default=Path("out/bench"), help="folder for bench.json and bench.png (default: %(default)s)"
+    )
     parser.add_argument("--gpu", action="store_true", help="run fastlr.gpu_experiments instead (needs a CUDA device)")
 
 
