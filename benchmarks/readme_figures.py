@@ -53,7 +53,7 @@ def markdown_table(rows) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/readme_figures.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=Path("fastlr-bench/readme"))
+    parser.add_argument("--output", type=Path, default=Path("out/readme"), help="(default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="small sizes: check the script, do not measure")
     args = parser.parse_args(argv)
     if args.quick:
