@@ -56,8 +56,10 @@ DIVERGENCE_FACTOR = 1e4
 #: loop does not wait for the GPU after each step.
 DEVICE_CHECK_EVERY = 10
 
-#: Threads per block of the CUDA row kernels (8 warps, one row per warp at a time).
-CUDA_THREADS_PER_BLOCK = 256
+#: Threads per block of the CUDA row kernels (4 warps). Smaller blocks fit the
+#: register budget more finely: on an H200, 128 beat 256 and 512 in float64 and
+#: for n = 1000 (benchmarks/results/gpu_NVIDIA_H200_row_group_sweep.log).
+CUDA_THREADS_PER_BLOCK = 128
 
 #: Bytes of X each lane holds in registers for one group of rows in the fused
 #: CUDA pass (rows per group = this / (columns per lane × itemsize), at most 32).

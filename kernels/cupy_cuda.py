@@ -86,6 +86,11 @@ def _launch(kernel, work_items, items_per_block, threads, args, shared_bytes=0):
     return blocks
 
 
+def _threads(kernel):
+    """``CUDA_THREADS_PER_BLOCK``, or fewer (whole warps) where the kernel's registers allow less."""
+    return min(config.CUDA_THREADS_PER_BLOCK, kernel.max_threads_per_block // WARP_SIZE * WARP_SIZE)
+
+
 def _row_group(n, itemsize):
     """Rows a warp takes at once: as many as fit ``CUDA_ROW_GROUP_BYTES`` of X per lane
     (registers), a power of two between 1 and 32."""
@@ -168,9 +173,9 @@ def predict_proba(X, w, b):
 def _fused_binary(X, y, w, b, sample_weight, with_gradient, curvature=None):
     m, n = X.shape
     dtype = X.dtype
-    threads = config.CUDA_THREADS_PER_BLOCK
     group = _row_group(n, dtype.itemsize)
     kernel = _kernel("binary_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), group)
+    threads = _threads(kernel)
     shared_bytes = (threads // WARP_SIZE) * (n + 3) * 8
     # The partial-sum slots are sized for the largest grid this launch can use.
     capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
@@ -292,9 +297,9 @@ def _fused_softmax(X, y, W, b, sample_weight, with_gradient):
     m, n = X.shape
     classes = W.shape[0]
     dtype = X.dtype
-    threads = config.CUDA_THREADS_PER_BLOCK
     width = classes * (n + 1)
     kernel = _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), classes)
+    threads = _threads(kernel)
     shared_bytes = (classes * n + (threads // WARP_SIZE) * (width + 2)) * 8
     capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
     block_gradient = cp.empty((capacity, width), dtype=cp.float64)

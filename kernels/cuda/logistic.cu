@@ -33,6 +33,21 @@ __device__ __forceinline__ void logistic_loss_residual(double z, double y, doubl
     *residual = (z > 0.0 ? inverse : e * inverse) - y;
 }
 
+// The same in the element type: float data gets float math (expf, log1pf),
+// which is what the fused pass runs once per row.
+__device__ __forceinline__ float exp_t(float x) { return expf(x); }
+__device__ __forceinline__ double exp_t(double x) { return exp(x); }
+__device__ __forceinline__ float log1p_t(float x) { return log1pf(x); }
+__device__ __forceinline__ double log1p_t(double x) { return log1p(x); }
+
+template <typename T>
+__device__ __forceinline__ void logistic_loss_residual_t(T z, T y, T* loss, T* residual) {
+    const T e = exp_t(-fabs(z));
+    const T inverse = T(1) / (T(1) + e);
+    *loss = fmax(z, T(0)) + log1p_t(e) - y * z;
+    *residual = (z > T(0) ? inverse : e * inverse) - y;
+}
+
 // Sum shared[warp][0..count) over the block's warps, in warp order, into
 // shared[0][...]. Called by the whole block.
 __device__ void reduce_warp_rows(double* shared, int count, int stride) {
@@ -102,11 +117,11 @@ __device__ __forceinline__ bool owner_lane(int lane) {
 //
 // A warp takes GROUP consecutive rows at a time: it loads them (GROUP * ITEMS
 // values per lane in flight), reduces their GROUP dot products together, lets
-// one owner lane per row compute that row's loss and residual (so the double
-// precision exp/log1p run once per row, not 32 times), broadcasts the
-// residuals and updates its gradient registers. Dot products and the
-// per-group gradient use T (as BLAS would); every group is then added into
-// double accumulators, as are the loss sums.
+// one owner lane per row compute that row's loss and residual (so exp/log1p
+// run once per row, not 32 times), broadcasts the residuals and updates its
+// gradient registers. Dot products, the per-row math and the per-group
+// gradient use T (as BLAS would); every group is then added into double
+// accumulators, as are the loss sums.
 //
 //   block_gradient[block, 0..n)  : sum of s_i r_i x_i over the block's rows
 //   block_gradient[block, n]     : sum of s_i r_i
@@ -161,25 +176,23 @@ __global__ void binary_cost_gradient(const T* __restrict__ X, const T* __restric
         }
         warp_sum_rows<T, GROUP>(partial, lane);
 
-        // The owner lane of each row: loss and residual in double, once.
-        double residual = 0.0;
+        // The owner lane of each row: loss and residual in T, once per row.
+        T residual_t = T(0);
         const long long i = base + my_row;
         if (owner && i < m) {
-            const double z = (double)(partial[0] + bias);
+            T loss;
+            logistic_loss_residual_t(partial[0] + bias, y[i], &loss, &residual_t);
             const double s = weighted ? (double)sample_weight[i] : 1.0;
-            double loss;
-            logistic_loss_residual(z, (double)y[i], &loss, &residual);
-            loss_sum += s * loss;
+            loss_sum += s * (double)loss;
             weight_sum += s;
             if (write_curvature) {
-                const double p = residual + (double)y[i];
+                const double p = (double)(residual_t + y[i]);
                 curvature[i] = s * p * (1.0 - p);
             }
-            residual *= s;
-            residual_sum += residual;
+            residual_t = (T)(s * (double)residual_t);
+            residual_sum += (double)residual_t;
         }
         if (with_gradient) {
-            const T residual_t = (T)residual;  // shuffle in T: one SHFL per float, not two
             T group_gradient[ITEMS];
 #pragma unroll
             for (int k = 0; k < ITEMS; ++k) group_gradient[k] = T(0);
