@@ -255,6 +255,14 @@ def test_local_cluster_multinomial(cluster_client, three_classes):
     assert_same_model(on_dask, in_memory)
 
 
+def test_auto_persist_follows_the_memory_of_the_cluster(cluster_client, monkeypatch):
+    assert dask_path._memory_of_scheduler() == 2 * 2**30  # two workers of 1 GiB
+    X = da.zeros((1000, 10), chunks=(100, 10))  # 80 kB
+    assert dask_path._keeps_in_memory(X, "auto")
+    monkeypatch.setattr(dask_path, "PERSIST_MEMORY_FRACTION", 1e-6)  # 2 kB of the cluster's memory
+    assert not dask_path._keeps_in_memory(X, "auto")
+
+
 # -- bad input ------------------------------------------------------------------------------
 def _unknown_chunks(X):
     dask_X = chunked(X)
