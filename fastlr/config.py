@@ -72,3 +72,9 @@ CUDA_PINNED_TRANSFER_BYTES = 64 * 2**20
 
 #: Rows per cuBLAS block of the device Hessian (bounds the scaled-block temporary).
 HESSIAN_BLOCK_ROWS_DEVICE = 2**16
+
+#: With ``persist="auto"`` a dask X is persisted (held in the workers' memory
+#: for the whole fit) when it takes at most this share of the memory the
+#: scheduler has; the rest is left for the chunks' temporaries and the Hessians
+#: in flight. Larger X is streamed from its source at every evaluation.
+DASK_PERSIST_MEMORY_FRACTION = 0.5

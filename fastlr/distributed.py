@@ -26,7 +26,7 @@ source (a Zarr store through ``dask.array.from_zarr``, a ``.npy`` file through
 :func:`from_npy`), uses it and drops it, so peak memory is a few chunks per
 worker thread whatever the size of X, at the price of one read of the data
 per evaluation. ``persist="auto"`` (the default) persists when X takes at
-most :data:`PERSIST_MEMORY_FRACTION` of the memory the scheduler has (the
+most ``config.DASK_PERSIST_MEMORY_FRACTION`` of the memory the scheduler has (the
 workers' memory limits, or this machine's available memory) and streams
 otherwise. The n_samples-long vectors derived from y and the weights (class
 indices, one-vs-rest targets, class weights) follow X: persisted with it, or
@@ -48,14 +48,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from fastlr import config
 from fastlr.dispatch import get_backend, resolve_backend_name
 from fastlr.objective import Objective
 from fastlr.training import train
-
-#: ``persist="auto"`` keeps X in memory when it takes at most this share of the
-#: memory the scheduler has; the rest is left for the chunks' temporaries, the
-#: Hessians in flight and everything else running there.
-PERSIST_MEMORY_FRACTION = 0.5
 
 #: The kernel functions that solvers call through an objective, with the shapes
 #: of what they return, from the shapes of w (or W) and b.
@@ -210,29 +206,16 @@ class DaskObjective(Objective):
             y, sample_weight = dask.persist(y, sample_weight)
         super().__init__(kernels, X, y, sample_weight, **params)
 
-    def lipschitz_bounds(self, power_iterations, seed=0):
-        """(L, L_max) as in :meth:`Objective.lipschitz_bounds`.
+    def gram_product(self, v):
+        """X̃ᵀ S X̃ v (see :meth:`Objective.gram_product`): one map-reduce over the chunks."""
+        return _sum_over_chunks(
+            _chunk_gram_product, self.X, [self.sample_weight], self.n_features + 1,
+            backend=self.kernels.backend, v=v, intercept=1.0 if self.fit_intercept else 0.0,
+        )
 
-        Each power iteration on X̃ᵀ S X̃ / Σs is one map-reduce over the
-        chunks; L_max takes one more pass (the largest row norm).
-        """
-        curvature = 0.25 if self.n_classes == 1 else 0.5
+    def largest_row_norm(self):
         ones = 1.0 if self.fit_intercept else 0.0
-        rng = np.random.default_rng(seed)
-        v = rng.standard_normal(self.n_features + 1)
-        v /= np.linalg.norm(v)
-        eigenvalue = 0.0
-        for _ in range(power_iterations):
-            v_new = _sum_over_chunks(
-                _chunk_gram_product, self.X, [self.sample_weight], self.n_features + 1,
-                backend=self.kernels.backend, v=v, intercept=ones,
-            ) / self.total_weight
-            eigenvalue = float(np.linalg.norm(v_new))
-            if eigenvalue == 0.0:
-                break
-            v = v_new / eigenvalue
-        largest_row = float(da.einsum("ij,ij->i", self.X, self.X).max().compute()) + ones
-        return curvature * eigenvalue + self.l2_strength, curvature * largest_row + self.l2_strength
+        return float(da.einsum("ij,ij->i", self.X, self.X).max().compute()) + ones
 
 
 # -- validation ------------------------------------------------------------------
@@ -288,7 +271,7 @@ def _memory_of_scheduler():
 
 def _keeps_in_memory(X, persist):
     if persist == "auto":
-        return X.nbytes <= PERSIST_MEMORY_FRACTION * _memory_of_scheduler()
+        return X.nbytes <= config.DASK_PERSIST_MEMORY_FRACTION * _memory_of_scheduler()
     if isinstance(persist, bool):
         return persist
     raise ValueError(f"persist must be True, False or 'auto', got {persist!r}")

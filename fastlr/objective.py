@@ -173,33 +173,40 @@ class Objective:
         return worst
 
     # -- curvature bounds for step sizes --------------------------------------
+    def gram_product(self, v):
+        """X̃ᵀ S X̃ v, shape (n+1,), float64; X̃ = [X, 1] (or [X, 0] without intercept)."""
+        xp, X = self.xp, self.X
+        ones = 1.0 if self.fit_intercept else 0.0
+        u = X @ v[:-1].astype(X.dtype) + ones * v[-1]
+        if self.sample_weight is not None:
+            u = u * self.sample_weight
+        return xp.concatenate([X.T @ u, (ones * u.sum()).reshape(1)]).astype(xp.float64)
+
+    def largest_row_norm(self):
+        """max_i ‖x̃_i‖², the squared norm of the longest row of X̃."""
+        ones = 1.0 if self.fit_intercept else 0.0
+        return float(self.xp.einsum("ij,ij->i", self.X, self.X).max()) + ones  # no m×n temporary
+
     def lipschitz_bounds(self, power_iterations, seed=0):
         """(L, L_max): smoothness of the mean loss, and of one example's loss.
 
         The logistic loss has curvature ≤ ¼ (softmax: ≤ ½), so
-        L ≤ c·λ_max(X̃ᵀ S X̃ / Σs) + λ₂, estimated by power iteration on X̃
-        (X with a column of ones when the intercept is fitted), and
-        L_max = c·max_i ‖x̃_i‖² + λ₂ bounds every single example.
+        L ≤ c·λ_max(X̃ᵀ S X̃ / Σs) + λ₂, estimated by power iteration with
+        :meth:`gram_product`, and L_max = c·max_i ‖x̃_i‖² + λ₂ bounds every
+        single example.
         """
         xp = self.xp
-        X = self.X
         curvature = 0.25 if self.n_classes == 1 else 0.5
-        ones = 1.0 if self.fit_intercept else 0.0
-        weights = self.sample_weight
-        rng = np.random.default_rng(seed)
-        v = xp.asarray(rng.standard_normal(self.n_features + 1))
+        v = xp.asarray(np.random.default_rng(seed).standard_normal(self.n_features + 1))
         v /= xp.linalg.norm(v)
         eigenvalue = 0.0
         for _ in range(power_iterations):
-            u = X @ v[:-1].astype(X.dtype) + ones * v[-1]
-            if weights is not None:
-                u = u * weights
-            v_new = xp.concatenate([X.T @ u, (ones * u.sum()).reshape(1)])
-            v_new = v_new.astype(xp.float64) / self.total_weight
+            v_new = self.gram_product(v) / self.total_weight
             eigenvalue = float(xp.linalg.norm(v_new))
             if eigenvalue == 0.0:
                 break
             v = v_new / eigenvalue
-        row_norms = xp.einsum("ij,ij->i", X, X) + ones  # no m×n temporary
-        largest_row = float(row_norms.max())
-        return curvature * eigenvalue + self.l2_strength, curvature * largest_row + self.l2_strength
+        return (
+            curvature * eigenvalue + self.l2_strength,
+            curvature * self.largest_row_norm() + self.l2_strength,
+        )

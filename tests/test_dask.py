@@ -23,6 +23,7 @@ pytest.importorskip("distributed")
 
 import fastlr  # noqa: E402
 from fastlr import distributed as dask_path  # noqa: E402
+from fastlr import config  # noqa: E402
 from tests.conftest import ALL_BACKENDS  # noqa: E402
 
 ROWS_PER_CHUNK = 500  # the data below has 5 chunks, the last one shorter
@@ -259,7 +260,7 @@ def test_auto_persist_follows_the_memory_of_the_cluster(cluster_client, monkeypa
     assert dask_path._memory_of_scheduler() == 2 * 2**30  # two workers of 1 GiB
     X = da.zeros((1000, 10), chunks=(100, 10))  # 80 kB
     assert dask_path._keeps_in_memory(X, "auto")
-    monkeypatch.setattr(dask_path, "PERSIST_MEMORY_FRACTION", 1e-6)  # 2 kB of the cluster's memory
+    monkeypatch.setattr(config, "DASK_PERSIST_MEMORY_FRACTION", 1e-6)  # 2 kB of the cluster's memory
     assert not dask_path._keeps_in_memory(X, "auto")
 
 

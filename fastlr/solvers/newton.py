@@ -54,7 +54,9 @@ def newton(objective, theta0, options, validation=None):
             while True:
                 trial = theta + step * direction
                 trial_cost, trial_gradient, trial_hessian = evaluate(trial)
-                if trial_cost <= cost + ARMIJO * step * slope or step < MIN_STEP:
+                # Near the optimum the decrease is below rounding: halving on
+                # that noise would cost a pass over X per halving for nothing.
+                if trial_cost <= cost + ARMIJO * step * slope or step < MIN_STEP or stalled(cost, trial_cost):
                     break
                 step *= 0.5
             done = stalled(cost, trial_cost)
