@@ -182,7 +182,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            NumPy, pandas or CuPy; float32 stays float32, anything else becomes float64.
+            NumPy, pandas or CuPy; float32 stays float32, anything else becomes
+            float64. A dask array is fitted chunk by chunk with one map-reduce
+            per evaluation (:mod:`fastlr.distributed`).
         y : array-like of shape (n_samples,)
             Any labels with at least two classes.
         sample_weight : array-like of shape (n_samples,), default=None
