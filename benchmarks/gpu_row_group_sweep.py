@@ -11,7 +11,10 @@ import fastlr
 from fastlr import config
 from fastlr.gpu_experiments import _median_gpu_seconds, _problem, copy_bandwidth
 
-CASES = [("float32", 100, 10**7), ("float64", 100, 10**7), ("float32", 1000, 2 * 10**6), ("float64", 1000, 10**6)]
+CASES = [
+    ("float32", 100, 10**7), ("float64", 100, 10**7), ("float32", 1000, 10**6), ("float32", 1000, 2 * 10**6),
+    ("float64", 1000, 10**6),
+]
 GROUP_BYTES = (32, 64, 128, 256, 512)
 THREADS = (128, 256, 512)
 
@@ -26,7 +29,7 @@ def main():
         X, y, w = _problem(cp, m, n, dtype)
         two_pass = _median_gpu_seconds(lambda: kernels.cost_gradient_two_pass(X, y, w, 0.1), 20)
         defaults = config.CUDA_ROW_GROUP_BYTES, config.CUDA_THREADS_PER_BLOCK
-        settings = [(b, defaults[1]) for b in GROUP_BYTES] + [(defaults[0], t) for t in THREADS if t != defaults[1]]
+        settings = [(b, t) for t in THREADS for b in GROUP_BYTES]
         for group_bytes, threads in settings:
             config.CUDA_ROW_GROUP_BYTES, config.CUDA_THREADS_PER_BLOCK = group_bytes, threads
             group = kernels._row_group(n, np.dtype(dtype).itemsize)
