@@ -205,7 +205,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         classes, y_index = _encode_labels(y, kernels)
         problem = self._problem(classes, X.shape[1])
         sample_weight = self._folded_weights(sample_weight, y, X.dtype, kernels)
-        device_X = kernels.to_device(X) if not is_cupy_array(X) else X
+        # The one copy of X to the device (a no-op on the CPU and for CuPy input).
+        device_X = kernels.to_device(X)
         device_weight = None if sample_weight is None else kernels.to_device(sample_weight)
         with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
             trained = train(
