@@ -10,10 +10,10 @@ from typing import Callable
 
 from fastlr import config
 from fastlr.solvers.common import DivergenceError, SolverOptions, SolverResult
-from fastlr.solvers.fista import fista
+from fastlr.solvers.fista import minimize_fista
 from fastlr.solvers.gd import gradient_descent
-from fastlr.solvers.lbfgs import lbfgs
-from fastlr.solvers.newton import newton
+from fastlr.solvers.lbfgs import minimize_lbfgs
+from fastlr.solvers.newton import minimize_newton
 from fastlr.solvers.optimizers import OPTIMIZERS
 from fastlr.solvers.schedules import SCHEDULES
 
@@ -40,15 +40,15 @@ SOLVERS = {
             "or use solver='lbfgs'",
         ),
         SolverSpec(
-            "lbfgs", lbfgs, SMOOTH, True, False,
+            "lbfgs", minimize_lbfgs, SMOOTH, True, False,
             "increase max_iter, or standardize the features (sklearn's StandardScaler)",
         ),
         SolverSpec(
-            "newton", newton, SMOOTH, False, False,
+            "newton", minimize_newton, SMOOTH, False, False,
             "increase max_iter; without a penalty on separable data the optimum is at infinity",
         ),
         SolverSpec(
-            "fista", fista, ALL_PENALTIES, True, False,
+            "fista", minimize_fista, ALL_PENALTIES, True, False,
             "increase max_iter, or standardize the features (sklearn's StandardScaler)",
         ),
     )

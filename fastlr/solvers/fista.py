@@ -23,7 +23,7 @@ from fastlr.solvers.common import (
 L_SHRINK = 0.9
 
 
-def fista(objective, theta0, options, validation=None):
+def minimize_fista(objective, theta0, options, validation=None):
     xp = objective.xp
     x = xp.asarray(theta0, dtype=xp.float64)
     y = x

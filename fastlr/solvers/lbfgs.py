@@ -10,7 +10,7 @@ from scipy.optimize import minimize
 from fastlr.solvers.common import COST_RTOL, SolverResult, progress_bar, to_host
 
 
-def lbfgs(objective, theta0, options, validation=None):
+def minimize_lbfgs(objective, theta0, options, validation=None):
     """Minimise the smooth objective F with L-BFGS; stops when ‖∇F‖∞ ≤ tol."""
     xp = objective.xp
     history = []

@@ -30,7 +30,7 @@ def _newton_direction(hessian, gradient):
             ridge = max(2 * ridge, 1e-10 * scale)
 
 
-def newton(objective, theta0, options, validation=None):
+def minimize_newton(objective, theta0, options, validation=None):
     """Minimise F (smooth penalties only) by Newton's method; stops when ‖∇F‖∞ ≤ tol."""
     xp = objective.xp
     theta = np.asarray(theta0, dtype=np.float64)
