@@ -162,6 +162,7 @@ def hessian_rows(X, y, w, b, sample_weight, lo, hi, gradient, gram, block_rows):
     n = X.shape[1]
     weighted = sample_weight.shape[0] > 0
     scaled = np.empty((block_rows, n), dtype=X.dtype)
+    cross = np.zeros(n)  # X̃ᵀ D 1: contiguous here, a strided column of gram
     loss_sum = 0.0
     residual_sum = 0.0
     weight_sum = 0.0
@@ -183,11 +184,12 @@ def hessian_rows(X, y, w, b, sample_weight, lo, hi, gradient, gram, block_rows):
             root = np.sqrt(curvature)
             for j in range(n):
                 gradient[j] += residual * X[i, j]
-                gram[j, n] += curvature * X[i, j]
+                cross[j] += curvature * X[i, j]
                 scaled[i - start, j] = root * X[i, j]
             gram[n, n] += curvature
         block = scaled[: stop - start]
         gram[:n, :n] += np.dot(block.T, block).astype(np.float64)
+    gram[:n, n] += cross
     return loss_sum, residual_sum, weight_sum
 
 
