@@ -1,4 +1,4 @@
-"""fastlr's benchmark suites, sharing their data and calls through :mod:`fastlr.bench_data`.
+"""fastlr's benchmark suites, sharing their data and calls through :mod:`fastlr.bench.workloads`.
 
 - ``asv_*.py``: airspeed velocity (``asv run``), configured by ``asv.conf.json``
   at the top of the repository.

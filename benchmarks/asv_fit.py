@@ -1,16 +1,16 @@
 """asv: a fit to a fixed tolerance, per implementation × m × dtype.
 
-fastlr fits with ``bench_data.FIT_SOLVER`` (L-BFGS) on each backend; the peer
-is scikit-learn with its fastest solver here (``bench_data.SKLEARN_FIT_SOLVER``).
+fastlr fits with ``workloads.FIT_SOLVER`` (L-BFGS) on each backend; the peer
+is scikit-learn with its fastest solver here (``workloads.SKLEARN_FIT_SOLVER``).
 ``peakmem_fit`` is the peak resident memory of the benchmark process, so it
 includes X and y (m·(n+1) values) besides what the fit allocates.
 """
 
-from fastlr import bench_data
+from fastlr.bench import workloads
 
 
 class Fit:
-    params = [bench_data.OPERATIONS["fit"].implementations(), list(bench_data.row_counts()), list(bench_data.DTYPES)]
+    params = [workloads.OPERATIONS["fit"].implementations(), list(workloads.row_counts()), list(workloads.DTYPES)]
     param_names = ["implementation", "m", "dtype"]
     # A fit at m = 10⁷ takes tens of seconds: one call per sample, no warm-up
     # rounds beyond setup's JIT warm-up, a few samples per process.
@@ -20,9 +20,9 @@ class Fit:
     timeout = 1800
 
     def setup(self, implementation, m, dtype):
-        operation = bench_data.OPERATIONS["fit"]
+        operation = workloads.OPERATIONS["fit"]
         operation.check_runnable(implementation, m)  # SkipCase, a NotImplementedError: asv skips
-        data = bench_data.make_dataset(m, dtype=dtype)
+        data = workloads.make_dataset(m, dtype=dtype)
         operation.warm_up(implementation, data)
         self.fit = operation.bind(implementation, data)
 

@@ -3,32 +3,32 @@
 ``Kernels.time_kernel`` is the time of one call and ``Kernels.track_gbps`` its
 effective bandwidth (bytes of input read / median time); ``ReadBandwidth``
 measures the roof in the same run, reading all of the same X once each way of
-``bench_data.READ_PROBES`` (``fastlr bench`` prints the ratio). Data
+``workloads.READ_PROBES`` (``fastlr bench`` prints the ratio). Data
 generation and JIT warm-up happen in ``setup``.
 """
 
 from threadpoolctl import threadpool_limits
 
-from fastlr import bench, bench_data
+from fastlr.bench import command, timing, workloads
 
 
 class Kernels:
     params = [
-        list(bench_data.KERNEL_OPERATIONS),
-        bench_data.implementations(bench_data.KERNEL_OPERATIONS),
-        list(bench_data.row_counts()),
-        list(bench_data.DTYPES),
+        list(workloads.KERNEL_OPERATIONS),
+        workloads.implementations(workloads.KERNEL_OPERATIONS),
+        list(workloads.row_counts()),
+        list(workloads.DTYPES),
     ]
     param_names = ["operation", "implementation", "m", "dtype"]
     timeout = 600
 
     def setup(self, operation, implementation, m, dtype):
-        self.operation = bench_data.OPERATIONS[operation]
+        self.operation = workloads.OPERATIONS[operation]
         self.operation.check_runnable(implementation, m)  # SkipCase, a NotImplementedError: asv skips
-        self.data = bench_data.make_dataset(m, dtype=dtype)
+        self.data = workloads.make_dataset(m, dtype=dtype)
         self.operation.warm_up(implementation, self.data)
         self.call = self.operation.bind(implementation, self.data)
-        self.blas_limit = threadpool_limits(limits=bench_data.blas_threads(implementation), user_api="blas")
+        self.blas_limit = threadpool_limits(limits=workloads.blas_threads(implementation), user_api="blas")
 
     def teardown(self, *params):
         if hasattr(self, "blas_limit"):  # asv calls teardown after a skipped setup too
@@ -38,7 +38,7 @@ class Kernels:
         self.call()
 
     def track_gbps(self, *params):
-        return self.operation.bytes_read(self.data) / bench.measure(self.call, bench.timing_policy(bench_data.quick_mode())) / 1e9
+        return self.operation.bytes_read(self.data) / timing.measure(self.call, timing.timing_policy(workloads.quick_mode())) / 1e9
 
     track_gbps.unit = "GB/s"
 
@@ -46,18 +46,18 @@ class Kernels:
 class ReadBandwidth:
     """The roof: GB/s of reading all of X once, by BLAS gemv and by NumPy's sum (one thread, every core)."""
 
-    params = [list(bench_data.READ_PROBES), list(bench_data.row_counts()), list(bench_data.DTYPES)]
+    params = [list(workloads.READ_PROBES), list(workloads.row_counts()), list(workloads.DTYPES)]
     param_names = ["probe", "m", "dtype"]
     timeout = 600
 
     def setup(self, probe, m, dtype):
-        self.data = bench_data.make_dataset(m, dtype=dtype)
-        self.call = bench_data.READ_PROBES[probe](self.data)
+        self.data = workloads.make_dataset(m, dtype=dtype)
+        self.call = workloads.READ_PROBES[probe](self.data)
 
     def time_read(self, *params):
         self.call()
 
     def track_gbps(self, *params):
-        return self.data.X.nbytes / bench.measure(self.call, bench.timing_policy(bench_data.quick_mode())) / 1e9
+        return self.data.X.nbytes / timing.measure(self.call, timing.timing_policy(workloads.quick_mode())) / 1e9
 
     track_gbps.unit = "GB/s"

@@ -7,11 +7,11 @@ value at scikit-learn's best (newton-cholesky to tol = 1e-10, computed once in
 ``setup_cache``).
 """
 
-from fastlr import bench_data
+from fastlr.bench import workloads
 
 
 class TimeToOptimum:
-    params = [list(bench_data.OPTIMUM_SOLVERS)]
+    params = [list(workloads.OPTIMUM_SOLVERS)]
     param_names = ["solver"]
     number = 1
     repeat = (1, 5, 60.0)
@@ -19,17 +19,17 @@ class TimeToOptimum:
     timeout = 1800
 
     def setup_cache(self):
-        return bench_data.reference_objective(*bench_data.make_optimum_problem())
+        return workloads.reference_objective(*workloads.make_optimum_problem())
 
     def setup(self, best, solver):
-        self.X, self.y = bench_data.make_optimum_problem()
-        self.solve = bench_data.OPTIMUM_SOLVERS[solver]
-        self.solve(self.X[: bench_data.WARMUP_ROWS], self.y[: bench_data.WARMUP_ROWS])  # JIT warm-up
+        self.X, self.y = workloads.make_optimum_problem()
+        self.solve = workloads.OPTIMUM_SOLVERS[solver]
+        self.solve(self.X[: workloads.WARMUP_ROWS], self.y[: workloads.WARMUP_ROWS])  # JIT warm-up
 
     def time_fit(self, best, solver):
         self.solve(self.X, self.y)
 
     def track_relative_gap(self, best, solver):
-        return bench_data.relative_gap(self.solve(self.X, self.y), self.X, self.y, best)
+        return workloads.relative_gap(self.solve(self.X, self.y), self.X, self.y, best)
 
     track_relative_gap.unit = "relative objective gap"

@@ -10,15 +10,15 @@ records bytes read and GB/s (bytes / median time) in the JSON's ``extra_info``.
 import pytest
 from threadpoolctl import threadpool_limits
 
-from fastlr import bench_data
+from fastlr.bench import workloads
 
-SIZES = [(m, dtype) for dtype in bench_data.DTYPES for m in bench_data.row_counts()]
+SIZES = [(m, dtype) for dtype in workloads.DTYPES for m in workloads.row_counts()]
 
 
 @pytest.fixture(scope="session", params=SIZES, ids=[f"m{m}_{dtype}" for m, dtype in SIZES])
 def dataset(request):
     m, dtype = request.param
-    return bench_data.make_dataset(m, dtype=dtype)
+    return workloads.make_dataset(m, dtype=dtype)
 
 
 def _run(benchmark, data, call, operation, implementation, bytes_read, rounds=None):
@@ -28,7 +28,7 @@ def _run(benchmark, data, call, operation, implementation, bytes_read, rounds=No
         operation=operation, implementation=implementation, m=data.m, n=data.X.shape[1], dtype=data.dtype,
         bytes_read=bytes_read,
     )
-    with threadpool_limits(limits=bench_data.blas_threads(implementation), user_api="blas"):
+    with threadpool_limits(limits=workloads.blas_threads(implementation), user_api="blas"):
         if rounds is None:
             benchmark(call)
         else:
@@ -44,10 +44,10 @@ def benchmark_operation(benchmark, dataset):
     ``dataset``, in exactly ``rounds`` calls if given."""
 
     def run(operation_name, implementation, rounds=None):
-        operation = bench_data.OPERATIONS[operation_name]
+        operation = workloads.OPERATIONS[operation_name]
         try:
             operation.check_runnable(implementation, dataset.m)
-        except bench_data.SkipCase as skip:
+        except workloads.SkipCase as skip:
             pytest.skip(str(skip))
         operation.warm_up(implementation, dataset)
         call = operation.bind(implementation, dataset)
@@ -61,6 +61,6 @@ def benchmark_read(benchmark, dataset):
     """``run(probe)``: time reading all of ``dataset.X`` once the ``probe`` way (the roof)."""
 
     def run(probe):
-        _run(benchmark, dataset, bench_data.READ_PROBES[probe](dataset), "read X", probe, dataset.X.nbytes)
+        _run(benchmark, dataset, workloads.READ_PROBES[probe](dataset), "read X", probe, dataset.X.nbytes)
 
     return run

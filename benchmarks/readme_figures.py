@@ -22,23 +22,23 @@ import os
 from functools import partial
 from pathlib import Path
 
-from fastlr import bench, bench_data
+from fastlr.bench import command, timing, workloads
 
 
 def race_to_optimum(policy) -> list:
-    """One row per solver of ``bench_data.OPTIMUM_SOLVERS``: median seconds per fit, gap, iterations."""
-    X, y = bench_data.make_optimum_problem()
-    best = bench_data.reference_objective(X, y)
+    """One row per solver of ``workloads.OPTIMUM_SOLVERS``: median seconds per fit, gap, iterations."""
+    X, y = workloads.make_optimum_problem()
+    best = workloads.reference_objective(X, y)
     rows = []
-    for name, solve in bench_data.OPTIMUM_SOLVERS.items():
-        solve(X[: bench_data.WARMUP_ROWS], y[: bench_data.WARMUP_ROWS])  # JIT warm-up
-        seconds = bench.measure(partial(solve, X, y), policy)
+    for name, solve in workloads.OPTIMUM_SOLVERS.items():
+        solve(X[: workloads.WARMUP_ROWS], y[: workloads.WARMUP_ROWS])  # JIT warm-up
+        seconds = timing.measure(partial(solve, X, y), policy)
         model = solve(X, y)
         rows.append(
             {
                 "solver": name,
                 "seconds": seconds,
-                "relative_gap": bench_data.relative_gap(model, X, y, best),
+                "relative_gap": workloads.relative_gap(model, X, y, best),
                 "iterations": int(max(model.n_iter_)),
             }
         )
@@ -58,17 +58,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         os.environ["FASTLR_BENCH_QUICK"] = "1"  # read by fastlr.bench_data each time it sizes a workload
-    quick = bench_data.quick_mode()
+    quick = workloads.quick_mode()
     bench_parser = argparse.ArgumentParser()
-    bench.configure_parser(bench_parser)
-    bench_args = ["--dtype", *bench_data.DTYPES, "--output", str(args.output), *(["--quick"] if quick else [])]
-    status = bench.main(bench_parser.parse_args(bench_args))
+    command.configure_parser(bench_parser)
+    bench_args = ["--dtype", *workloads.DTYPES, "--output", str(args.output), *(["--quick"] if quick else [])]
+    status = command.main(bench_parser.parse_args(bench_args))
     if status != 0:
         return status
-    rows = race_to_optimum(bench.timing_policy(quick))
+    rows = race_to_optimum(timing.timing_policy(quick))
     (args.output / "time_to_optimum.json").write_text(json.dumps(rows, indent=2) + "\n")
-    shape = bench_data.QUICK_OPTIMUM_SHAPE if quick else bench_data.OPTIMUM_SHAPE
-    print(f"\nTime to optimum, make_classification{shape}, C={bench_data.FIT_C}, tol={bench_data.FIT_TOL}:")
+    shape = workloads.QUICK_OPTIMUM_SHAPE if quick else workloads.OPTIMUM_SHAPE
+    print(f"\nTime to optimum, make_classification{shape}, C={workloads.FIT_C}, tol={workloads.FIT_TOL}:")
     print(markdown_table(rows))
     print(f"wrote {args.output / 'time_to_optimum.json'}")
     return 0

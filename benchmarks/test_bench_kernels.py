@@ -2,12 +2,12 @@
 
 import pytest
 
-from fastlr import bench_data
+from fastlr.bench import workloads
 
 CASES = [
     (operation, implementation)
-    for operation in bench_data.KERNEL_OPERATIONS
-    for implementation in bench_data.OPERATIONS[operation].implementations()
+    for operation in workloads.KERNEL_OPERATIONS
+    for implementation in workloads.OPERATIONS[operation].implementations()
 ]
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from fastlr import bench_data
+from fastlr.bench import workloads
 
 
-@pytest.mark.parametrize("probe", list(bench_data.READ_PROBES))
+@pytest.mark.parametrize("probe", list(workloads.READ_PROBES))
 def test_read(benchmark_read, probe):
     benchmark_read(probe)

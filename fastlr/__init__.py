@@ -1,8 +1,10 @@
 """fastlr: logistic regression with interchangeable kernel backends.
 
-Layers, bottom up: ``fastlr.kernels`` (one module per backend, one contract)
-→ :mod:`fastlr.dispatch` (names to backends) → :mod:`fastlr.objective` (adds
-the penalties) → :mod:`fastlr.solvers` (written once) →
+Layers, bottom up: ``fastlr.kernels`` (one backend object per module, one
+contract: :class:`fastlr.kernels.base.Backend`) → :mod:`fastlr.dispatch`
+(names to backends) → :mod:`fastlr.objective` (adds the penalties) →
+:mod:`fastlr.solvers` (written once, one iteration record) →
+:mod:`fastlr.inputs` and :mod:`fastlr.training` (prepare, plan, run) →
 :class:`fastlr.LogisticRegression` (the scikit-learn estimator).
 """
 
@@ -11,7 +13,9 @@ from fastlr.dispatch import (
     available_backends,
     backend_report,
     get_backend,
+    register_backend,
     resolve_backend_name,
+    unregister_backend,
     use_backend,
 )
 from fastlr.estimator import LogisticRegression, fit
@@ -27,6 +31,8 @@ __all__ = [
     "backend_report",
     "fit",
     "get_backend",
+    "register_backend",
     "resolve_backend_name",
+    "unregister_backend",
     "use_backend",
 ]

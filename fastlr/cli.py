@@ -24,7 +24,7 @@ from fastlr.datafiles import read_table
 from fastlr.dispatch import BACKENDS, BackendUnavailableError, backend_report, resolve_backend_name
 from fastlr.estimator import PENALTIES, LogisticRegression
 from fastlr.model_io import load_model, save_model
-from fastlr.solvers import SOLVERS, DivergenceError
+from fastlr.solvers import SOLVERS
 
 
 class CommandError(Exception):
@@ -32,7 +32,8 @@ class CommandError(Exception):
 
 
 #: What ends a command with one line on stderr instead of a traceback.
-USER_ERRORS = (CommandError, ValueError, OSError, ImportError, BackendUnavailableError, DivergenceError)
+#: ArithmeticError covers DivergenceError and a non-finite Hessian or objective.
+USER_ERRORS = (CommandError, ValueError, OSError, ImportError, BackendUnavailableError, ArithmeticError)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -236,7 +237,7 @@ def run_bench(args):
     try:
         bench = importlib.import_module("fastlr.bench")
     except ImportError as exc:
-        if exc.name == "fastlr.bench":
+        if exc.name in ("fastlr.bench", "fastlr.bench.command"):
             raise CommandError(
                 "'fastlr bench' is not available: this installation has no fastlr.bench module"
             ) from None

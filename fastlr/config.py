@@ -1,38 +1,25 @@
-"""Tunables, in one place.
+"""Runtime tunables, in one place, read at call time.
 
-Every knob that trades speed for something else lives here, documented, so that
-tests and benchmarks can patch it (``monkeypatch.setattr(config, ...)``) and
-nothing else hard-codes a magic number.
+Every knob that trades speed for something else lives here, documented, and
+is read when it is used, so that setting one (``config.X = ...``, or
+``monkeypatch.setattr(config, ...)`` in a test) takes effect at the next call
+and nothing else hard-codes a magic number. Knobs that Numba freezes into
+compiled code (fast-math flags, the on-disk cache, the prefetch distance) are
+not here: they live with the kernels, in :mod:`fastlr.kernels.numba_build`,
+with the way to recompile after changing them.
 """
 
-import os
-
-#: LLVM fast-math flags for the Numba loops over X. ``reassoc`` lets LLVM split a
-#: dot product into several SIMD accumulators and ``contract`` lets it fuse
-#: multiply-adds. Both only change the order of additions, fixed at compile
-#: time, so results stay deterministic. ``nnan``/``ninf`` are left out on purpose:
-#: the loss must stay exact for margins in the thousands.
-NUMBA_FASTMATH = frozenset({"reassoc", "contract"})
-
-#: Cache compiled Numba kernels on disk (``__pycache__`` beside the module) so
-#: that only the first process on a machine pays the compilation.
-NUMBA_CACHE = os.environ.get("FASTLR_NUMBA_CACHE", "1") != "0"
-
-#: Wait policy of the OpenMP runtime under ``numba-parallel``, set (unless the
-#: user set OMP_WAIT_POLICY) before Numba starts its threads. With the default,
-#: idle OpenMP threads spin and take the cores from the solver's own thread and
-#: from other OpenMP runtimes (scikit-learn ships one): on 2 busy cores a
-#: 20000 × 3 cost_gradient took 31 ms instead of 0.7 ms.
+#: Wait policy of the OpenMP runtime under ``numba-parallel``: put into the
+#: environment (unless the user set OMP_WAIT_POLICY) at the first parallel call,
+#: just before Numba starts its threads, never at import; ``None`` leaves it
+#: alone. With OpenMP's default, idle threads spin and take the cores from the
+#: solver's own thread and from other OpenMP runtimes (scikit-learn ships one):
+#: on 2 busy cores a 20000 × 3 cost_gradient took 31 ms instead of 0.7 ms.
 NUMBA_OMP_WAIT_POLICY = "PASSIVE"
 
 #: Rows that each thread of ``numba-parallel`` gets at least. Below this, the
 #: cost of waking a thread exceeds the work, so small inputs run in fewer chunks.
 NUMBA_MIN_ROWS_PER_THREAD = 4096
-
-#: How far ahead (in rows) the Numba loops ask the memory system for X. The
-#: hardware prefetcher alone kept one core at ~11 GB/s on a 2-core Xeon; asking
-#: 8 rows ahead lets the fused pass overlap its arithmetic with the next loads.
-NUMBA_PREFETCH_ROWS = 8
 
 #: Rows per block in the blocked (BLAS) Hessian ``Xᵀ D X``: the block and its
 #: weighted copy stay in cache, so X is read from memory once per Hessian.

@@ -9,20 +9,14 @@ each optimum is from scikit-learn's.
 import argparse
 import time
 
-import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 
 import fastlr
+from fastlr.bench.reference import relative_gap, sklearn_objective
 
 # The python backend loops in the interpreter: give it a slice it finishes in seconds.
 PYTHON_BACKEND_MAX_ROWS = 2_000
-
-
-def objective(X, y, coef, intercept, C):
-    """scikit-learn's objective C·Σℓ + ½‖w‖², the common yardstick."""
-    z = X @ coef.ravel() + intercept[0]
-    return C * np.sum(np.logaddexp(0, z) - y * z) + 0.5 * float(coef.ravel() @ coef.ravel())
 
 
 def _time_fit(X, y, **params):
@@ -37,7 +31,7 @@ def run(n_samples=200_000, n_features=50, C=1.0, tol=1e-6, seed=0):
         n_clusters_per_class=1, random_state=seed,
     )
     reference = SklearnLogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(X, y)
-    best = objective(X, y, reference.coef_, reference.intercept_, C)
+    best = sklearn_objective(X, y, reference.coef_, reference.intercept_, C)
     rows = []
     for backend in fastlr.available_backends():
         X_b, y_b = (X, y) if backend != "python" else (X[:PYTHON_BACKEND_MAX_ROWS], y[:PYTHON_BACKEND_MAX_ROWS])
@@ -45,7 +39,7 @@ def run(n_samples=200_000, n_features=50, C=1.0, tol=1e-6, seed=0):
         model, seconds = _time_fit(X_b, y_b, backend=backend, solver="lbfgs", C=C, tol=tol)
         gap = "n/a (subset)"
         if backend != "python":
-            gap = f"{(objective(X, y, model.coef_, model.intercept_, C) - best) / abs(best):.1e}"
+            gap = f"{relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_, C), best):.1e}"
         rows.append((backend, len(X_b), int(model.n_iter_[0]), seconds, gap))
     numpy_time = next(seconds for backend, _, _, seconds, _ in rows if backend == "numpy")
     print(f"fastlr demo: L-BFGS to tol={tol} on make_classification({n_samples}, {n_features}), C={C}")

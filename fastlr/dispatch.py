@@ -1,9 +1,12 @@
-"""The dispatch layer: backend names to kernel modules.
+"""The dispatch layer: backend names to backend objects.
 
-Every backend is a module in ``fastlr.kernels`` with the same function names
-(the kernel contract, documented in :mod:`fastlr.kernels`). This module keeps
-the registry of those modules with a probe that says whether each can run here,
-turns a name (or ``"auto"``) into a module, and offers :func:`use_backend` for a
+Every backend is an instance of :class:`fastlr.kernels.base.Backend` (the
+kernel contract). The registry maps names to entries that know how to load a
+backend and, before loading it, whether it can run here; the built-in
+backends are loaded from their modules on first use, so that a missing CuPy
+costs nothing. :func:`register_backend` adds one of your own. ``"auto"`` is
+resolved by asking the usable backends which of them accept the data and
+taking the one with the highest ``auto_priority``; :func:`use_backend` sets a
 scoped default. Nothing else in fastlr branches on backend names.
 """
 
@@ -12,6 +15,8 @@ import contextvars
 import importlib
 from dataclasses import dataclass
 from typing import Callable, Optional
+
+from fastlr.kernels.base import Backend
 
 
 class BackendUnavailableError(RuntimeError):
@@ -46,60 +51,110 @@ def _no_cuda_device() -> Optional[str]:
     return None
 
 
-@dataclass(frozen=True)
-class BackendSpec:
-    """One registry entry: where the kernels live and how to know they can run."""
+@dataclass
+class BackendEntry:
+    """One registry entry: how to get the backend, and whether it can run here.
+
+    ``probe`` answers without loading the backend (None, or why not);
+    ``load`` returns the :class:`~fastlr.kernels.base.Backend`, once.
+    """
 
     name: str
-    module: str
-    probe: Callable[[], Optional[str]]
     summary: str
+    probe: Callable[[], Optional[str]]
+    load: Callable[[], Backend]
+    _backend: Optional[Backend] = None
 
     def unavailable_reason(self) -> Optional[str]:
         """``None`` when the backend can run here, else a sentence saying why not."""
         return self.probe()
 
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = self.load()
+        return self._backend
 
-BACKENDS = {
-    spec.name: spec
-    for spec in (
-        BackendSpec(
+
+def _from_module(module: str) -> Callable[[], Backend]:
+    return lambda: importlib.import_module(module).backend
+
+
+_BUILT_IN = {
+    entry.name: entry
+    for entry in (
+        BackendEntry(
             "python",
-            "fastlr.kernels.python_loops",
-            _always_usable,
             "plain loops over examples and features; the reference, slow on purpose",
-        ),
-        BackendSpec(
-            "numpy",
-            "fastlr.kernels.numpy_vectorized",
             _always_usable,
+            _from_module("fastlr.kernels.python_loops"),
+        ),
+        BackendEntry(
+            "numpy",
             "vectorized NumPy/SciPy; two passes over X per cost and gradient",
+            _always_usable,
+            _from_module("fastlr.kernels.numpy_vectorized"),
         ),
-        BackendSpec(
-            "numba",
-            "fastlr.kernels.numba_serial",
-            _numba_missing,
-            "@njit, one thread, one fused pass over X",
+        BackendEntry(
+            "numba", "@njit, one thread, one fused pass over X", _numba_missing, _from_module("fastlr.kernels.numba_serial")
         ),
-        BackendSpec(
+        BackendEntry(
             "numba-parallel",
-            "fastlr.kernels.numba_parallel",
-            _numba_missing,
             "@njit(parallel=True), one fused pass over X, per-thread accumulators",
+            _numba_missing,
+            _from_module("fastlr.kernels.numba_parallel"),
         ),
-        BackendSpec(
+        BackendEntry(
             "cupy",
-            "fastlr.kernels.cupy_cuda",
-            _no_cuda_device,
             "CUDA kernels through CuPy, data on the device, one fused pass over X",
+            _no_cuda_device,
+            _from_module("fastlr.kernels.cupy_cuda"),
         ),
     )
 }
 
+#: The registry, name → entry, in the order ``available_backends`` lists them.
+BACKENDS = dict(_BUILT_IN)
+
 _default_backend = contextvars.ContextVar("fastlr_default_backend", default="auto")
 
 
-def _spec(name: str) -> BackendSpec:
+def register_backend(name: str, backend: Backend, *, replace: bool = False) -> None:
+    """Make ``backend`` usable as ``backend=name`` everywhere.
+
+    Parameters
+    ----------
+    name : str
+    backend : fastlr.kernels.base.Backend
+        An object of the kind :func:`get_backend` returns: a subclass instance
+        implementing at least ``_cost_gradient`` and ``_softmax_cost_gradient``.
+        Its ``unavailable_reason()`` is its probe, its ``summary`` is listed by
+        :func:`backend_report`, its ``auto_priority`` ranks it for ``"auto"``.
+    replace : bool, default=False
+        Allow replacing a registered backend of the same name
+        (:func:`unregister_backend` brings a built-in one back).
+    """
+    if not isinstance(backend, Backend):
+        raise TypeError(f"a backend must be a fastlr.kernels.base.Backend instance, got {type(backend).__name__}")
+    if not isinstance(name, str) or not name or name == "auto":
+        raise ValueError(f"a backend needs a name other than 'auto', got {name!r}")
+    if name in BACKENDS and not replace:
+        raise ValueError(f"a backend named {name!r} is registered already; pass replace=True to replace it")
+    backend.name = name
+    BACKENDS[name] = BackendEntry(name, backend.summary, backend.unavailable_reason, lambda: backend)
+
+
+def unregister_backend(name: str) -> None:
+    """Remove a backend added by :func:`register_backend`; a replaced built-in comes back."""
+    _entry(name)
+    if name in _BUILT_IN:
+        if BACKENDS[name] is _BUILT_IN[name]:
+            raise ValueError(f"{name!r} is a built-in backend; only registered ones can be removed")
+        BACKENDS[name] = _BUILT_IN[name]
+    else:
+        del BACKENDS[name]
+
+
+def _entry(name: str) -> BackendEntry:
     try:
         return BACKENDS[name]
     except (KeyError, TypeError):
@@ -107,8 +162,8 @@ def _spec(name: str) -> BackendSpec:
         raise ValueError(f"unknown backend {name!r}; known backends: {known}") from None
 
 
-def get_backend(name: str):
-    """Return the kernel module of backend ``name``.
+def get_backend(name: str) -> Backend:
+    """Return backend ``name`` (a :class:`~fastlr.kernels.base.Backend`).
 
     Raises
     ------
@@ -117,30 +172,35 @@ def get_backend(name: str):
     BackendUnavailableError
         The backend is known but cannot run here; the message says why.
     """
-    spec = _spec(name)
-    reason = spec.unavailable_reason()
+    entry = _entry(name)
+    reason = entry.unavailable_reason()
     if reason is not None:
         raise BackendUnavailableError(f"{name}: {reason}")
-    return importlib.import_module(spec.module)
+    return entry.backend()
+
+
+def unavailable_reason(name: str) -> Optional[str]:
+    """None when backend ``name`` can run here, else why not (``ValueError`` for unknown names)."""
+    return _entry(name).unavailable_reason()
+
+
+def is_usable(name: str) -> bool:
+    """True when backend ``name`` is registered and can run here."""
+    return name in BACKENDS and BACKENDS[name].unavailable_reason() is None
 
 
 def available_backends() -> list:
     """Names of the backends that can run on this machine, in registry order."""
-    return [name for name, spec in BACKENDS.items() if spec.unavailable_reason() is None]
+    return [name for name, entry in BACKENDS.items() if entry.unavailable_reason() is None]
 
 
 def backend_report() -> list:
     """One ``(name, usable, reason_or_summary)`` row per registered backend."""
     rows = []
-    for name, spec in BACKENDS.items():
-        reason = spec.unavailable_reason()
-        rows.append((name, reason is None, spec.summary if reason is None else reason))
+    for name, entry in BACKENDS.items():
+        reason = entry.unavailable_reason()
+        rows.append((name, reason is None, entry.summary if reason is None else reason))
     return rows
-
-
-def is_cupy_array(array) -> bool:
-    """True for CuPy arrays, without importing CuPy when it is not loaded."""
-    return type(array).__module__.split(".")[0] == "cupy"
 
 
 def is_dask_array(array) -> bool:
@@ -152,23 +212,45 @@ def resolve_backend_name(name: str = "auto", data=None) -> str:
     """Turn ``name`` (possibly ``"auto"``) into a concrete backend name.
 
     ``"auto"`` first defers to a scoped default set by :func:`use_backend`; if
-    that is ``"auto"`` too, it picks from the data and the machine: CuPy arrays
-    go to ``cupy``, everything else to ``numba-parallel`` when Numba is
-    installed and ``numpy`` when it is not.
+    that is ``"auto"`` too, it takes the usable backend with the highest
+    ``auto_priority`` among those that accept ``data`` as it is (CuPy arrays:
+    ``cupy``; host data: ``numba-parallel`` when Numba is installed, else ``numpy``).
     """
     if name == "auto":
         name = _default_backend.get()
     if name != "auto":
-        _spec(name)
+        _entry(name)
         return name
-    if data is not None and is_cupy_array(data):
-        return "cupy"
-    return "numba-parallel" if BACKENDS["numba-parallel"].unavailable_reason() is None else "numpy"
+    best, best_priority = None, None
+    for candidate, entry in BACKENDS.items():
+        if entry.unavailable_reason() is not None:
+            continue
+        backend = entry.backend()
+        priority = backend.auto_priority
+        if priority is None or (data is not None and not backend.accepts(data)):
+            continue
+        if best_priority is None or priority > best_priority:
+            best, best_priority = candidate, priority
+    if best is None:
+        raise BackendUnavailableError(
+            f"no usable backend takes {type(data).__name__} data here; usable: {', '.join(available_backends())}"
+        )
+    return best
 
 
-def resolve_backend(name: str = "auto", data=None):
+def resolve_backend(name: str = "auto", data=None) -> Backend:
     """:func:`resolve_backend_name` followed by :func:`get_backend`."""
     return get_backend(resolve_backend_name(name, data))
+
+
+def backend_for(name: str, data) -> Backend:
+    """Backend ``name`` if it can run here and accepts ``data`` as it is, else the one
+    ``"auto"`` picks for ``data`` (how a fitted model predicts on other arrays)."""
+    if is_usable(name):
+        backend = BACKENDS[name].backend()
+        if backend.accepts(data):
+            return backend
+    return resolve_backend("auto", data)
 
 
 @contextlib.contextmanager

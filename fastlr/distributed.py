@@ -33,9 +33,10 @@ indices, one-vs-rest targets, class weights) follow X: persisted with it, or
 recomputed chunk by chunk with it.
 """
 
+import contextlib
+import contextvars
 import copy
 import os
-from dataclasses import replace
 from functools import partial
 
 import dask
@@ -43,15 +44,13 @@ import dask.array as da
 import numpy as np
 import psutil
 from dask.array.utils import meta_from_array
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
-from fastlr import config
+from fastlr import config, validation
 from fastlr.dispatch import get_backend, resolve_backend_name
+from fastlr.inputs import TrainingData
+from fastlr.kernels.base import Backend
 from fastlr.objective import Objective
-from fastlr.training import train
 
 #: The kernel functions that solvers call through an objective, with the shapes
 #: of what they return, from the shapes of w (or W) and b.
@@ -63,7 +62,8 @@ _RESULT_SHAPES = {
     "cost_gradient_hessian": lambda w, b: [(), w, b, (w[0] + 1, w[0] + 1)],
 }
 
-_FLOAT_DTYPES = (np.float64, np.float32)
+#: ``persist`` of the fit in progress: set by :func:`fit`, read by :func:`prepare_training_data`.
+_persist = contextvars.ContextVar("fastlr_dask_persist", default="auto")
 
 
 # -- one map-reduce over row chunks --------------------------------------------
@@ -133,7 +133,7 @@ def _chunk_gram_product(X, sample_weight=None, *, backend, v, intercept, length)
     return product[None, :]
 
 
-class ChunkedKernels:
+class ChunkedBackend(Backend):
     """The training half of the kernel contract, over row-chunked dask arrays.
 
     Each function takes X, y and sample_weight as dask arrays with the same
@@ -150,17 +150,15 @@ class ChunkedKernels:
         That backend's BLAS thread setting, for chunks run in this process.
     """
 
-    xp = np
-    to_host = staticmethod(np.asarray)
-    #: Every evaluation already ends in a compute on the client: checking costs nothing more.
-    check_every = 1
-
     def __init__(self, backend, blas_threads):
-        self.backend = backend
+        self.name = f"{backend} chunks"
+        self.chunk_backend = backend
         self.blas_threads = blas_threads
 
-    @staticmethod
-    def to_device(array):
+    def accepts(self, array):
+        return hasattr(array, "dask")
+
+    def to_device(self, array):
         """Identity: dask arrays stay where dask keeps them, θ stays on the host."""
         return array
 
@@ -168,32 +166,33 @@ class ChunkedKernels:
         shapes = _RESULT_SHAPES[function](np.shape(w), np.shape(b))
         sizes = [int(np.prod(shape)) for shape in shapes]
         sums = _sum_over_chunks(
-            _chunk_sums, X, [y, sample_weight], 1 + sum(sizes), backend=self.backend, function=function, w=w, b=b,
+            _chunk_sums, X, [y, sample_weight], 1 + sum(sizes), backend=self.chunk_backend, function=function,
+            w=w, b=b,
         )
         means = np.split(sums[1:] / sums[0], np.cumsum(sizes)[:-1])
         return tuple(mean.reshape(shape) for mean, shape in zip(means, shapes))
 
-    def cost(self, X, y, w, b, sample_weight=None):
+    def _cost(self, X, y, w, b, sample_weight):
         return self._reduce("cost", X, y, w, b, sample_weight)[0]
 
-    def cost_gradient(self, X, y, w, b, sample_weight=None):
+    def _cost_gradient(self, X, y, w, b, sample_weight):
         return self._reduce("cost_gradient", X, y, w, b, sample_weight)
 
-    def cost_gradient_hessian(self, X, y, w, b, sample_weight=None):
+    def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
         return self._reduce("cost_gradient_hessian", X, y, w, b, sample_weight)
 
-    def softmax_cost(self, X, y, W, b, sample_weight=None):
+    def _softmax_cost(self, X, y, W, b, sample_weight):
         return self._reduce("softmax_cost", X, y, W, b, sample_weight)[0]
 
-    def softmax_cost_gradient(self, X, y, W, b, sample_weight=None):
+    def _softmax_cost_gradient(self, X, y, W, b, sample_weight):
         return self._reduce("softmax_cost_gradient", X, y, W, b, sample_weight)
 
 
 class DaskObjective(Objective):
     """:class:`~fastlr.objective.Objective` over row-chunked dask data.
 
-    Parameters are those of ``Objective``, with ``kernels`` a
-    :class:`ChunkedKernels` and X, y, sample_weight dask arrays with the same
+    Parameters are those of ``Objective``, with ``backend`` a
+    :class:`ChunkedBackend` and X, y, sample_weight dask arrays with the same
     row chunks, and
 
     persist : bool, default=True
@@ -201,16 +200,16 @@ class DaskObjective(Objective):
         ``y == k`` and the casts then run once rather than per evaluation.
     """
 
-    def __init__(self, kernels, X, y, sample_weight, *, persist=True, **params):
+    def __init__(self, backend, X, y, sample_weight, *, persist=True, **params):
         if persist:
             y, sample_weight = dask.persist(y, sample_weight)
-        super().__init__(kernels, X, y, sample_weight, **params)
+        super().__init__(backend, X, y, sample_weight, **params)
 
     def gram_product(self, v):
         """X̃ᵀ S X̃ v (see :meth:`Objective.gram_product`): one map-reduce over the chunks."""
         return _sum_over_chunks(
             _chunk_gram_product, self.X, [self.sample_weight], self.n_features + 1,
-            backend=self.kernels.backend, v=v, intercept=1.0 if self.fit_intercept else 0.0,
+            backend=self.backend.chunk_backend, v=v, intercept=1.0 if self.fit_intercept else 0.0,
         )
 
     def largest_row_norm(self):
@@ -218,27 +217,19 @@ class DaskObjective(Objective):
         return float(da.einsum("ij,ij->i", self.X, self.X).max().compute()) + ones
 
 
-# -- validation ------------------------------------------------------------------
+# -- validation: the rules of fastlr.validation, computed chunk by chunk --------------------
 def _prepared_matrix(X, n_features=None):
     """X checked for shape, as float32/float64 C-contiguous chunks in one column block (lazy).
 
-    The shape checks need no computation; finiteness is checked by :func:`fit`
-    in the pass that persists X.
+    The shape checks need no computation; finiteness is checked in the pass
+    that persists X (:func:`_checked`).
     """
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-D array for X, got a dask array of shape {X.shape}")
     if any(np.isnan(size) for size in X.shape):
         raise ValueError(
             f"X has unknown chunk sizes (shape {X.shape}); call X.compute_chunk_sizes() first"
         )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X is empty: shape {X.shape}; at least one sample and one feature are required")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {n_features} features")
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"X must hold real numbers, got dtype {X.dtype}")
-    if X.dtype not in _FLOAT_DTYPES:
-        X = X.astype(np.float64)
+    validation.check_matrix_shape(X.shape, n_features)
+    X = X.astype(validation.float_dtype(X.dtype), copy=False)
     if X.numblocks[1] != 1:
         X = X.rechunk({1: -1})  # kernels need whole rows
     # A no-op for the row chunks of a C-ordered array; copies F-ordered chunks once.
@@ -289,47 +280,23 @@ def _checked(X, labels, sample_weight, in_memory):
         checks.update(
             weight_finite=da.isfinite(sample_weight).all(),
             weight_min=sample_weight.min(),
-            weight_total=sample_weight.sum(),
+            weight_total=sample_weight.sum(dtype=np.float64),
         )
     if in_memory:
         X, checks = dask.persist(X, checks)
     (checks,) = dask.compute(checks)
-    if not checks["finite"]:
-        raise ValueError("Input X contains NaN or infinity")
+    validation.check_finite(bool(checks["finite"]))
     if sample_weight is not None:
-        if not checks["weight_finite"]:
-            raise ValueError("Input sample_weight contains NaN or infinity")
-        if checks["weight_min"] < 0:
-            raise ValueError("Negative values in data passed to sample_weight")
-        if not checks["weight_total"] > 0:
-            raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
-    classes = checks["classes"]
-    check_classification_targets(classes)
-    return X, classes
+        validation.check_weight_summary(
+            bool(checks["weight_finite"]), float(checks["weight_min"]), float(checks["weight_total"])
+        )
+    validation.check_classes(checks["classes"])
+    return X, checks["classes"]
 
 
 def _class_index(labels, classes):
     """Position of each label in the sorted ``classes``."""
     return np.searchsorted(classes, labels)
-
-
-def _per_row(index, values):
-    """``values[index]``: a per-class value for each row."""
-    return values[index]
-
-
-def _folded_weights(class_weight, sample_weight, y_index, classes, dtype):
-    """Sample weights times class weights (scikit-learn's semantics), or None."""
-    if class_weight is None:
-        return sample_weight
-    if class_weight == "balanced":
-        # scikit-learn's n_samples / (n_classes · count of the class), from the counts alone
-        counts = da.bincount(y_index, minlength=len(classes)).compute()
-        per_class = counts.sum() / (len(classes) * counts)
-    else:
-        per_class = compute_class_weight(class_weight, classes=classes, y=classes)
-    class_weights = y_index.map_blocks(_per_row, values=per_class.astype(dtype), dtype=dtype)
-    return class_weights if sample_weight is None else sample_weight * class_weights
 
 
 # -- data on disk ------------------------------------------------------------------
@@ -394,19 +361,58 @@ def from_npy(path, chunk_rows):
 
 
 # -- public entry points ------------------------------------------------------------
-def fit(estimator, X, y, sample_weight=None, *, persist="auto"):
-    """Fit ``estimator`` (a :class:`fastlr.LogisticRegression`) on dask data.
+def prepare_training_data(X, y, sample_weight=None, *, backend="auto", class_weight=None) -> TrainingData:
+    """The chunked adapter of :mod:`fastlr.inputs`: dask X validated, placed and encoded.
 
-    Called by ``estimator.fit`` for dask X; call it directly to choose
-    ``persist``. Solvers ``"lbfgs"``, ``"newton"``, ``"fista"`` and full-batch
-    ``"gd"`` work; mini-batch descent does not (it needs random rows).
+    ``backend`` names the kernels that run on each chunk (``"auto"``: as for
+    NumPy data, or ``"cupy"`` for CuPy chunks, seen from ``X._meta``). Whether
+    X is persisted or streamed follows the ``persist`` of :func:`fit`
+    (``"auto"`` for a plain ``estimator.fit``).
+    """
+    name = resolve_backend_name(backend, X._meta)
+    chunk_kernels = get_backend(name)  # fail here, not in a worker
+    X = _prepared_matrix(X)
+    # On the backend's device, as in memory: part of what is persisted, so moved once.
+    X = X.map_blocks(chunk_kernels.to_device, dtype=X.dtype)
+    labels = _row_aligned(y, X, "y")
+    if sample_weight is not None:
+        sample_weight = _row_aligned(sample_weight, X, "sample_weight").astype(X.dtype)
+    in_memory = _keeps_in_memory(X, _persist.get())
+    X, classes = _checked(X, labels, sample_weight, in_memory)
+    y_index = labels.map_blocks(_class_index, classes=classes, dtype=np.intp)
+    sample_weight = validation.fold_class_weight(
+        class_weight, classes, y_index, sample_weight, xp=da, to_host=np.asarray, dtype=X.dtype
+    )
+    if in_memory:
+        y_index, sample_weight = dask.persist(y_index, sample_weight)
+    return TrainingData(
+        X, y_index, classes, sample_weight, ChunkedBackend(name, chunk_kernels.blas_threads), name,
+        objective=partial(DaskObjective, persist=in_memory), random_rows=False,
+    )
+
+
+@contextlib.contextmanager
+def persistence(persist):
+    """Fits inside the block persist (True), stream (False) or decide ("auto") dask X."""
+    if persist != "auto" and not isinstance(persist, bool):
+        raise ValueError(f"persist must be True, False or 'auto', got {persist!r}")
+    token = _persist.set(persist)
+    try:
+        yield
+    finally:
+        _persist.reset(token)
+
+
+def fit(estimator, X, y, sample_weight=None, *, persist="auto"):
+    """Fit ``estimator`` (a :class:`fastlr.LogisticRegression`) on dask data, choosing ``persist``.
+
+    ``estimator.fit`` does the same with ``persist="auto"``. Solvers
+    ``"lbfgs"``, ``"newton"``, ``"fista"`` and full-batch ``"gd"`` work;
+    mini-batch descent does not (it needs random rows).
 
     Parameters
     ----------
     estimator : fastlr.LogisticRegression
-        Its parameters are used as for in-memory data; ``backend`` names the
-        kernels that run on each chunk (``"auto"``: as for NumPy data, or
-        ``"cupy"`` for CuPy chunks, seen from ``X._meta``).
     X : dask array of shape (n_samples, n_features)
         Row-chunked with known chunk sizes; columns are put in one block.
     y : array-like or dask array of shape (n_samples,)
@@ -420,39 +426,8 @@ def fit(estimator, X, y, sample_weight=None, *, persist="auto"):
     estimator
         Fitted, with the attributes of an in-memory fit.
     """
-    if estimator.batch_size is not None:
-        raise ValueError(
-            f"batch_size={estimator.batch_size!r}: mini-batch and stochastic descent need random access "
-            "to rows, which dask arrays do not give cheaply; use batch_size=None (full batch) or "
-            "solver='lbfgs'"
-        )
-    backend = resolve_backend_name(estimator.backend, X._meta)
-    chunk_kernels = get_backend(backend)  # fail here, not in a worker
-    X = _prepared_matrix(X)
-    # On the backend's device, as in memory: part of what is persisted, so moved once.
-    X = X.map_blocks(chunk_kernels.to_device, dtype=X.dtype)
-    labels = _row_aligned(y, X, "y")
-    if sample_weight is not None:
-        sample_weight = _row_aligned(sample_weight, X, "sample_weight").astype(X.dtype)
-    in_memory = _keeps_in_memory(X, persist)
-    X, classes = _checked(X, labels, sample_weight, in_memory)
-    estimator.n_features_in_ = X.shape[1]
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-    problem = replace(
-        estimator._problem(classes, X.shape[1]), objective=partial(DaskObjective, persist=in_memory)
-    )
-    y_index = labels.map_blocks(_class_index, classes=classes, dtype=np.intp)
-    sample_weight = _folded_weights(estimator.class_weight, sample_weight, y_index, classes, X.dtype)
-    if in_memory:
-        y_index, sample_weight = dask.persist(y_index, sample_weight)
-    kernels = ChunkedKernels(backend, chunk_kernels.blas_threads)
-    with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
-        trained = train(
-            kernels, X, y_index, len(classes), sample_weight, problem,
-            warm=estimator._warm_start_point(len(classes)),
-        )
-    return estimator._set_fitted(trained, classes, X.dtype, backend, problem.solver)
+    with persistence(persist):
+        return estimator.fit(X, y, sample_weight)
 
 
 #: Per prediction method: the shape its output adds after the rows, and the

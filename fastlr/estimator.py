@@ -1,20 +1,26 @@
-"""The scikit-learn estimator, and :func:`fastlr.fit` which returns one."""
+"""The scikit-learn estimator, and :func:`fastlr.fit` which returns one.
 
-import numbers
-import warnings
+``LogisticRegression.fit`` is the fit pipeline, one step per line: validate
+the parameters (declaratively, scikit-learn's ``_parameter_constraints``),
+prepare the data (:mod:`fastlr.inputs`: one adapter per kind of input), plan
+(:func:`fastlr.training.make_plan`), run (:func:`fastlr.training.train`), and
+set the fitted attributes, all at once at the end, so that a fit that fails
+or is interrupted leaves the estimator as it was.
+"""
+
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastlr import validation
-from fastlr.dispatch import get_backend, is_cupy_array, is_dask_array, resolve_backend_name
-from fastlr.solvers import OPTIMIZERS, SCHEDULES, SolverOptions, select_solver
-from fastlr.training import Problem, train
+from fastlr import inputs, training, validation
+from fastlr.dispatch import backend_for, is_dask_array
+from fastlr.messages import warn_at_caller
+from fastlr.solvers import OPTIMIZERS, SCHEDULES
+from fastlr.threads import blas_threads_limited
 
 PENALTIES = ("l2", "l1", "elasticnet", None)
 MULTI_CLASS = ("auto", "ovr", "multinomial")
@@ -142,40 +148,32 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
 
+    _parameter_constraints = {
+        "backend": [str],  # the registry names the known ones
+        "solver": [str],  # so does the solver registry
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "C": [Interval(Real, 0, None, closed="right")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "schedule": [StrOptions(set(SCHEDULES))],
+        "decay": [Interval(Real, 0, None, closed="left")],
+        "decay_every": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "multi_class": [StrOptions(set(MULTI_CLASS))],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
     # -- fitting ------------------------------------------------------------
-    def _check_params(self):
-        def one_of(name, value, allowed):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)!r}, got {value!r}")
-
-        def positive(name, value, integer=False, allow_zero=False):
-            kind = numbers.Integral if integer else numbers.Real
-            ok = isinstance(value, kind) and not isinstance(value, bool)
-            ok = ok and (value >= 0 if allow_zero else value > 0)
-            if not ok:
-                what = "a non-negative" if allow_zero else "a positive"
-                raise ValueError(f"{name} must be {what} {'integer' if integer else 'number'}, got {value!r}")
-
-        one_of("penalty", self.penalty, PENALTIES)
-        one_of("multi_class", self.multi_class, MULTI_CLASS)
-        one_of("optimizer", self.optimizer, OPTIMIZERS)
-        one_of("schedule", self.schedule, SCHEDULES)
-        positive("C", self.C)
-        positive("max_iter", self.max_iter, integer=True)
-        positive("tol", self.tol, allow_zero=True)
-        positive("decay", self.decay, allow_zero=True)
-        positive("decay_every", self.decay_every, integer=True)
-        positive("n_iter_no_change", self.n_iter_no_change, integer=True)
-        if self.learning_rate != "auto":
-            positive("learning_rate", self.learning_rate)
-        if self.batch_size is not None:
-            positive("batch_size", self.batch_size, integer=True)
-        if self.penalty == "elasticnet":
-            if not isinstance(self.l1_ratio, numbers.Real) or not 0 <= self.l1_ratio <= 1:
-                raise ValueError(f"penalty='elasticnet' needs l1_ratio in [0, 1], got {self.l1_ratio!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
-
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
@@ -194,104 +192,61 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self._check_params()
-        if is_dask_array(X):
-            from fastlr import distributed  # dask is an optional extra
-
-            return distributed.fit(self, X, y, sample_weight)
-        backend = resolve_backend_name(self.backend, X)
-        kernels = get_backend(backend)
-        X, y, sample_weight = validation.check_fit_data(self, X, y, sample_weight, kernels)
-        classes, y_index = _encode_labels(y, kernels)
-        problem = self._problem(classes, X.shape[1])
-        sample_weight = self._folded_weights(sample_weight, y, X.dtype, kernels)
-        # The one copy of X to the device (a no-op on the CPU and for CuPy input).
-        device_X = kernels.to_device(X)
-        device_weight = None if sample_weight is None else kernels.to_device(sample_weight)
-        with threadpool_limits(limits=kernels.blas_threads, user_api="blas"):
-            trained = train(
-                kernels, device_X, y_index, len(classes), device_weight, problem,
-                warm=self._warm_start_point(len(classes)),
-            )
-        return self._set_fitted(trained, classes, X.dtype, backend, problem.solver)
-
-    def _problem(self, classes, n_features):
-        """The :class:`~fastlr.training.Problem` for these classes, solver resolved."""
-        if len(classes) < 2:
-            raise ValueError(
-                f"fastlr needs samples of at least 2 classes in the data, but y holds only one class: "
-                f"{classes[0]!r}"
-            )
-        n_classes = len(classes)
-        multinomial = self.multi_class == "multinomial" or (self.multi_class == "auto" and n_classes > 2)
-        spec = select_solver(self.solver, self.penalty, n_features, multinomial)
-        return Problem(
-            solver=spec,
-            options=SolverOptions(
-                max_iter=self.max_iter,
-                tol=self.tol,
-                learning_rate=self.learning_rate,
-                optimizer=self.optimizer,
-                schedule=self.schedule,
-                decay=self.decay,
-                decay_every=self.decay_every,
-                batch_size=self.batch_size,
-                random_state=_seed(self.random_state),
-                n_iter_no_change=self.n_iter_no_change,
-                verbose=self.verbose,
-            ),
-            multinomial=multinomial,
-            C=self.C,
-            penalty=self.penalty,
-            l1_ratio=self.l1_ratio,
-            fit_intercept=self.fit_intercept,
-            early_stopping=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-            random_state=_seed(self.random_state),
+        self._validate_params()
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("penalty='elasticnet' needs l1_ratio in [0, 1], got None")
+        data = inputs.prepare_training_data(
+            X, y, sample_weight, backend=self.backend, class_weight=self.class_weight,
+            estimator_name=type(self).__name__,
         )
+        plan = training.make_plan(self.get_params(), data)
+        with blas_threads_limited(data.backend.blas_threads):
+            trained = training.train(data, plan, warm=self._warm_start_point(data))
+        return self._set_fitted(data, plan, trained)
 
-    def _set_fitted(self, trained, classes, dtype, backend, spec):
-        """Store the fitted attributes; warn when a solver did not converge."""
-        self.classes_ = classes
-        self.coef_ = trained.coef.astype(dtype)
-        self.intercept_ = trained.intercept.astype(dtype)
-        self.n_iter_ = trained.n_iter.astype(np.int32)
-        histories = [np.asarray(h, dtype=np.float64) for h in trained.cost_history]
-        self.cost_history_ = histories[0] if len(histories) == 1 else histories
-        self.backend_ = backend
-        self.solver_ = spec.name
-        if not all(trained.converged):
-            warnings.warn(
-                f"fastlr solver {spec.name!r} did not converge in max_iter={self.max_iter} iterations "
-                f"(tol={self.tol}): {spec.advice}.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+    def _set_fitted(self, data, plan, trained):
+        """Every fitted attribute at once; a ConvergenceWarning when a problem did not converge."""
+        dtype = data.dtype
+        histories = [np.asarray(result.cost_history, dtype=np.float64) for result in trained.results]
+        fitted = {
+            "classes_": data.classes,
+            "coef_": trained.coef.astype(dtype),
+            "intercept_": trained.intercept.astype(dtype),
+            "n_iter_": trained.n_iter.astype(np.int32),
+            "cost_history_": histories[0] if len(histories) == 1 else histories,
+            "backend_": data.backend_name,
+            "solver_": plan.solver.name,
+            "n_features_in_": data.n_features,
+        }
+        self.__dict__.update(fitted)
+        if data.feature_names is not None:
+            self.feature_names_in_ = data.feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        message = training.convergence_message(plan, trained)
+        if message is not None:
+            warn_at_caller(message, ConvergenceWarning)
         return self
 
-    def _folded_weights(self, sample_weight, y, dtype, kernels):
-        """Sample weights times class weights (scikit-learn's semantics), or None."""
-        if self.class_weight is None:
-            return sample_weight
-        host_y = kernels.to_host(y)
-        class_weights = kernels.to_device(np.asarray(compute_sample_weight(self.class_weight, host_y), dtype=dtype))
-        return class_weights if sample_weight is None else sample_weight * class_weights
-
-    def _warm_start_point(self, n_classes):
+    def _warm_start_point(self, data):
+        """The previous fit's (coef, intercept) in float64 when ``warm_start`` applies, else None."""
         if not (self.warm_start and hasattr(self, "coef_")):
             return None
+        n_classes = len(data.classes)
         expected_rows = 1 if n_classes == 2 else n_classes
-        if self.coef_.shape != (expected_rows, self.n_features_in_):
+        if self.coef_.shape != (expected_rows, data.n_features):
             return None
         return self.coef_.astype(np.float64), self.intercept_.astype(np.float64)
 
     # -- prediction ------------------------------------------------------------
-    def _prediction_kernels(self, X):
+    def _prediction_backend(self, X):
         check_is_fitted(self)
-        backend = self.backend_
-        if is_cupy_array(X) != (backend == "cupy"):
-            backend = resolve_backend_name("auto", X)
-        return get_backend(backend)
+        return backend_for(self.backend_, X)
+
+    def _checked_for_prediction(self, X, backend):
+        if backend.xp is not np and backend.accepts(X):
+            return validation.check_device_matrix(backend.xp.asarray(X), backend.xp, self.n_features_in_)
+        return validate_data(self, X, reset=False, dtype=validation.FLOAT_DTYPES, order="C", accept_sparse=False)
 
     def _lazy_prediction(self, method, X):
         """``method`` applied chunk-wise to a dask array: a dask array, nothing computed."""
@@ -303,13 +258,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Margins z = X wᵀ + b: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         if is_dask_array(X):
             return self._lazy_prediction("decision_function", X)
-        kernels = self._prediction_kernels(X)
-        X = validation.check_predict_data(self, X, kernels)
-        coef = kernels.to_device(self.coef_.astype(X.dtype, copy=False))
-        intercept = kernels.to_device(self.intercept_.astype(X.dtype, copy=False))
+        backend = self._prediction_backend(X)
+        X = self._checked_for_prediction(X, backend)
+        coef = backend.to_device(self.coef_.astype(X.dtype, copy=False))
+        intercept = backend.to_device(self.intercept_.astype(X.dtype, copy=False))
         if coef.shape[0] == 1:
-            return kernels.decision_function(X, coef[0], intercept[0])
-        return kernels.decision_function(X, coef, intercept)
+            return backend.decision_function(X, coef[0], intercept[0])
+        return backend.decision_function(X, coef, intercept)
 
     def _is_softmax(self):
         return self.coef_.shape[0] > 1 and self.multi_class != "ovr"
@@ -318,24 +273,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         if is_dask_array(X):
             return self._lazy_prediction("predict_proba", X)
-        kernels = self._prediction_kernels(X)
-        xp = kernels.xp
+        backend = self._prediction_backend(X)
+        xp = backend.xp
         margins = self.decision_function(X)
         if margins.ndim == 1:
-            positive = kernels.sigmoid(margins)
+            positive = backend.sigmoid(margins)
             return xp.stack([1 - positive, positive], axis=1)
         if self._is_softmax():
-            return kernels.softmax(margins)
+            return backend.softmax(margins)
         # One-vs-rest: each class's own probability, normalized (as scikit-learn).
-        scores = kernels.sigmoid(margins)
+        scores = backend.sigmoid(margins)
         return scores / scores.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`, computed from the margins without underflow."""
         if is_dask_array(X):
             return self._lazy_prediction("predict_log_proba", X)
-        kernels = self._prediction_kernels(X)
-        xp = kernels.xp
+        backend = self._prediction_backend(X)
+        xp = backend.xp
         margins = self.decision_function(X)
         if margins.ndim == 1:
             # log σ(z) = −softplus(−z), log(1 − σ(z)) = −softplus(z)
@@ -349,32 +304,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """The most probable class of each row, as a label from ``classes_``."""
         if is_dask_array(X):
             return self._lazy_prediction("predict", X)
-        kernels = self._prediction_kernels(X)
+        backend = self._prediction_backend(X)
         margins = self.decision_function(X)
         index = (margins > 0).astype(int) if margins.ndim == 1 else margins.argmax(axis=1)
-        return self.classes_[np.asarray(kernels.to_host(index))]
+        return self.classes_[np.asarray(backend.to_host(index))]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
-
-
-def _encode_labels(y, kernels):
-    """``classes_`` (on the host) and each row's class index, kept where y lives
-    (a GPU sort for CuPy labels instead of a round trip through the host)."""
-    if is_cupy_array(y):
-        classes, y_index = kernels.xp.unique(y, return_inverse=True)
-        return np.asarray(kernels.to_host(classes)), y_index
-    return np.unique(y, return_inverse=True)
-
-
-def _seed(random_state):
-    """An integer seed (or None) from scikit-learn's random_state conventions."""
-    if random_state is None or isinstance(random_state, numbers.Integral):
-        return random_state
-    # A RandomState instance: draw the seed from it, as scikit-learn estimators do.
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def fit(

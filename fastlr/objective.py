@@ -16,6 +16,8 @@ every backend. The smooth part F − λ₁‖w‖₁ is what ``value_and_gradien
 returns; proximal solvers handle λ₁‖w‖₁ through :meth:`Objective.prox`.
 """
 
+import copy
+
 import numpy as np
 
 PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0, None: 0.0, "none": 0.0}
@@ -33,8 +35,8 @@ class Objective:
 
     Parameters
     ----------
-    kernels : module
-        A backend module implementing the kernel contract.
+    backend : fastlr.kernels.base.Backend
+        Evaluates the data term.
     X : array of shape (n_samples, n_features)
         Validated, C-contiguous, float32 or float64, on the backend's device.
     y : array of shape (n_samples,)
@@ -46,10 +48,10 @@ class Objective:
         As in :class:`fastlr.LogisticRegression`. ``C=inf`` means no penalty.
     """
 
-    def __init__(self, kernels, X, y, sample_weight, *, n_classes=1, C=1.0, penalty="l2",
+    def __init__(self, backend, X, y, sample_weight, *, n_classes=1, C=1.0, penalty="l2",
                  l1_ratio=None, fit_intercept=True):
-        self.kernels = kernels
-        self.xp = kernels.xp
+        self.backend = backend
+        self.xp = backend.xp
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.n_classes = n_classes
         self.n_features = X.shape[1]
@@ -62,9 +64,22 @@ class Objective:
         self.n_weights = n_classes * self.n_features
         self.n_params = self.n_weights + (n_classes if fit_intercept else 0)
         if n_classes == 1:
-            self._cost, self._cost_gradient = kernels.cost, kernels.cost_gradient
+            self._cost, self._cost_gradient = backend.cost, backend.cost_gradient
         else:
-            self._cost, self._cost_gradient = kernels.softmax_cost, kernels.softmax_cost_gradient
+            self._cost, self._cost_gradient = backend.softmax_cost, backend.softmax_cost_gradient
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    def subset(self, rows):
+        """The same F estimated on ``rows`` (an index array): the rows' mean loss plus
+        the full problem's penalty, λ₁ and λ₂ unchanged (a mini-batch)."""
+        part = copy.copy(self)
+        part.X, part.y = self.X[rows], self.y[rows]
+        part.sample_weight = None if self.sample_weight is None else self.sample_weight[rows]
+        part.total_weight = float(len(rows) if part.sample_weight is None else part.sample_weight.sum())
+        return part
 
     # -- parameter layout -------------------------------------------------
     def unpack(self, theta):
@@ -102,18 +117,10 @@ class Objective:
             theta[: self.n_weights]
         )
 
-    def value_and_gradient(self, theta, rows=None):
-        """Smooth part of F and its gradient (a float64 vector like θ).
-
-        ``rows`` (an index array) evaluates the mini-batch estimate on those
-        rows only: the batch's mean loss with the same λ₂.
-        """
-        X, y, sample_weight = self.X, self.y, self.sample_weight
-        if rows is not None:
-            X, y = X[rows], y[rows]
-            sample_weight = None if sample_weight is None else sample_weight[rows]
+    def value_and_gradient(self, theta):
+        """Smooth part of F and its gradient (a float64 vector like θ)."""
         w, b = self.unpack(theta)
-        loss, dw, db = self._cost_gradient(X, y, w, b, sample_weight)
+        loss, dw, db = self._cost_gradient(self.X, self.y, w, b, self.sample_weight)
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]
         gradient[: self.n_weights] += self.l2_strength * weights
@@ -122,7 +129,7 @@ class Objective:
     def value_gradient_hessian(self, theta):
         """Smooth part of F, its gradient and Hessian (binary problems only)."""
         w, b = self.unpack(theta)
-        loss, dw, db, hessian = self.kernels.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
+        loss, dw, db, hessian = self.backend.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
         xp = self.xp
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]

@@ -1,26 +1,29 @@
-"""From validated arrays to fitted coefficients: binary, one-vs-rest or softmax.
+"""From prepared data to fitted coefficients: plan the fit, then run it.
 
-The estimator validates its input and its parameters, then hands clean arrays
-to :func:`train`, which builds one :class:`~fastlr.objective.Objective` per
-problem, runs the chosen solver on each and assembles scikit-learn's fitted
-attributes.
+:func:`make_plan` turns the estimator's parameters and the prepared data
+(:class:`fastlr.inputs.TrainingData`) into a :class:`Plan`: the solver with
+``"auto"`` resolved, its options, binary or softmax. :func:`train` then builds
+one :class:`~fastlr.objective.Objective` per problem (one binary problem,
+one per class for one-vs-rest, or one softmax problem), runs the solver on
+each and assembles scikit-learn's fitted attributes in a :class:`Trained`.
 """
 
+import numbers
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
 
-from fastlr.objective import Objective
+from fastlr.solvers import SolverOptions, SolverSpec, select_solver, solve
 
 
 @dataclass
-class Problem:
-    """What :func:`train` needs besides the data; built by the estimator."""
+class Plan:
+    """What :func:`train` needs besides the data."""
 
-    solver: object  # fastlr.solvers.SolverSpec
-    options: object  # fastlr.solvers.SolverOptions
+    solver: SolverSpec
+    options: SolverOptions
     multinomial: bool
     C: float
     penalty: object
@@ -29,58 +32,102 @@ class Problem:
     early_stopping: bool = False
     validation_fraction: float = 0.1
     random_state: object = None
-    # Builds what the solver minimizes (called like Objective): Objective for
-    # in-memory data, fastlr.distributed.DaskObjective for chunked (dask) data.
-    objective: Callable = Objective
 
 
 @dataclass
 class Trained:
     coef: np.ndarray  # (1 or K, n_features), float64
     intercept: np.ndarray  # (1 or K,)
-    n_iter: np.ndarray  # (1,) or (K,) for one-vs-rest
-    converged: list
-    cost_history: list = field(default_factory=list)  # one list of floats per problem
+    results: list = field(default_factory=list)  # one SolverResult per problem
+
+    @property
+    def n_iter(self) -> np.ndarray:
+        return np.array([result.n_iter for result in self.results])
+
+    @property
+    def converged(self) -> bool:
+        return all(result.converged for result in self.results)
 
 
-def _split_validation(y_index, problem):
-    """Row indices (train, validation) for early stopping, stratified and seeded."""
-    rows = np.arange(len(y_index))
-    return train_test_split(
-        rows,
-        test_size=problem.validation_fraction,
-        random_state=problem.random_state,
-        stratify=y_index,
+def _seed(random_state):
+    """An integer seed (or None) from scikit-learn's random_state conventions."""
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return random_state
+    # A RandomState instance: draw the seed from it, as scikit-learn estimators do.
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def make_plan(params, data) -> Plan:
+    """The :class:`Plan` for estimator parameters ``params`` (``get_params()``) on ``data``."""
+    n_classes = len(data.classes)
+    multinomial = params["multi_class"] == "multinomial" or (params["multi_class"] == "auto" and n_classes > 2)
+    spec = select_solver(params["solver"], params["penalty"], data.n_features, multinomial)
+    if not data.random_rows and (params["batch_size"] is not None or params["early_stopping"]):
+        raise ValueError(
+            f"batch_size={params['batch_size']!r}, early_stopping={params['early_stopping']!r}: mini-batch and "
+            "stochastic descent and held-out rows need random access to rows, which chunked (dask) arrays do not "
+            "give cheaply; use batch_size=None (full batch) or solver='lbfgs'"
+        )
+    seed = _seed(params["random_state"])
+    options = SolverOptions(
+        max_iter=params["max_iter"],
+        tol=params["tol"],
+        learning_rate=params["learning_rate"],
+        optimizer=params["optimizer"],
+        schedule=params["schedule"],
+        decay=params["decay"],
+        decay_every=params["decay_every"],
+        batch_size=params["batch_size"],
+        random_state=seed,
+        n_iter_no_change=params["n_iter_no_change"],
+        verbose=params["verbose"],
+    )
+    return Plan(
+        solver=spec,
+        options=options,
+        multinomial=multinomial,
+        C=params["C"],
+        penalty=params["penalty"],
+        l1_ratio=params["l1_ratio"],
+        fit_intercept=params["fit_intercept"],
+        early_stopping=params["early_stopping"] and spec.early_stopping,
+        validation_fraction=params["validation_fraction"],
+        random_state=seed,
     )
 
 
-def _objectives(kernels, X, y, sample_weight, y_index, n_classes, problem):
-    """The training objective and, with early stopping, the validation one."""
+def _objectives(data, y, n_classes, plan):
+    """The training objective and, with early stopping, the held-out one."""
 
     def build(rows):
-        X_part, y_part, s_part = X, y, sample_weight
+        X, y_part, weights = data.X, y, data.sample_weight
         if rows is not None:
-            device_rows = kernels.to_device(rows)
-            X_part, y_part = X[device_rows], y[device_rows]
-            s_part = None if sample_weight is None else sample_weight[device_rows]
-        return problem.objective(
-            kernels, X_part, y_part, s_part, n_classes=n_classes, C=problem.C,
-            penalty=problem.penalty, l1_ratio=problem.l1_ratio, fit_intercept=problem.fit_intercept,
+            rows = data.backend.to_device(rows)
+            X, y_part = X[rows], y[rows]
+            weights = None if weights is None else weights[rows]
+        return data.objective(
+            data.backend, X, y_part, weights, n_classes=n_classes, C=plan.C, penalty=plan.penalty,
+            l1_ratio=plan.l1_ratio, fit_intercept=plan.fit_intercept,
         )
 
-    if not (problem.early_stopping and problem.solver.stochastic):
+    if not plan.early_stopping:
         return build(None), None
-    train_rows, validation_rows = _split_validation(np.asarray(kernels.to_host(y_index)), problem)
-    return build(train_rows), build(validation_rows)
+    # Stratified and seeded, as scikit-learn's SGD does.
+    train_rows, held_out_rows = train_test_split(
+        np.arange(data.X.shape[0]),
+        test_size=plan.validation_fraction,
+        random_state=plan.random_state,
+        stratify=np.asarray(data.backend.to_host(data.y_index)),
+    )
+    return build(train_rows), build(held_out_rows)
 
 
-def _solve(kernels, X, y, sample_weight, y_index, n_classes, problem, theta0, description):
-    objective, validation = _objectives(kernels, X, y, sample_weight, y_index, n_classes, problem)
+def _solve(data, y, n_classes, plan, theta0, description):
+    objective, validation = _objectives(data, y, n_classes, plan)
     if theta0 is None:
         theta0 = np.zeros(objective.n_params)
-    options = replace(problem.options, description=description, check_every=kernels.check_every)
-    result = problem.solver.minimize(objective, theta0, options, validation=validation)
-    return objective, result
+    options = replace(plan.options, description=description)
+    return solve(plan.solver, objective, theta0, options, data.backend.check_every, validation)
 
 
 def _theta_from(coef, intercept, fit_intercept):
@@ -97,31 +144,16 @@ def _split_theta(theta, n_classes, n_features, fit_intercept):
     return coef, intercept
 
 
-def train(kernels, X, y_index, n_classes, sample_weight, problem, warm=None):
-    """Fit every sub-problem and return the fitted coefficients.
+def train(data, plan, warm=None) -> Trained:
+    """Fit every sub-problem of ``plan`` on ``data`` (a :class:`fastlr.inputs.TrainingData`).
 
-    Parameters
-    ----------
-    kernels : module
-        The backend.
-    X : array of shape (n_samples, n_features)
-        Validated, on the backend's device.
-    y_index : array of shape (n_samples,)
-        Class indices 0..n_classes-1 (host, or device for CuPy labels).
-    n_classes : int
-    sample_weight : array of shape (n_samples,) or None
-        Validated, class weights already folded in, on the device.
-    problem : Problem
-    warm : (coef, intercept) or None
-        Starting point for ``warm_start``.
+    ``warm`` is ``(coef, intercept)`` to start from (``warm_start``), or None.
     """
-    xp = kernels.xp
-    n_features = X.shape[1]
-    dtype = X.dtype
-    fit_intercept = problem.fit_intercept
-    labels = kernels.to_device(y_index)
+    n_classes = len(data.classes)
+    n_features = data.n_features
+    fit_intercept = plan.fit_intercept
 
-    if problem.multinomial:
+    if plan.multinomial:
         theta0 = None
         if warm is not None:
             coef, intercept = warm
@@ -129,29 +161,46 @@ def train(kernels, X, y_index, n_classes, sample_weight, problem, warm=None):
                 coef = np.vstack([np.zeros_like(coef), coef])
                 intercept = np.concatenate([np.zeros_like(intercept), intercept])
             theta0 = _theta_from(coef, intercept, fit_intercept)
-        _, result = _solve(
-            kernels, X, labels.astype(xp.int64), sample_weight, y_index, n_classes, problem, theta0,
-            "softmax",
-        )
+        labels = data.y_index.astype(data.backend.xp.int64)
+        result = _solve(data, labels, n_classes, plan, theta0, "softmax")
         coef, intercept = _split_theta(result.theta, n_classes, n_features, fit_intercept)
         if n_classes == 2:  # report the equivalent binary model, as scikit-learn does
             coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
-        return Trained(coef, intercept, np.array([result.n_iter]), [result.converged], [result.cost_history])
+        return Trained(coef, intercept, [result])
 
     # Binary: one problem for class 1; one-vs-rest: one per class.
     targets = [1] if n_classes == 2 else list(range(n_classes))
-    coefs, intercepts, n_iters, converged, histories = [], [], [], [], []
+    coefs, intercepts, results = [], [], []
     for position, target in enumerate(targets):
-        y_binary = (labels == target).astype(dtype)
-        theta0 = None
-        if warm is not None:
-            theta0 = _theta_from(warm[0][position], warm[1][position], fit_intercept)
+        y_binary = (data.y_index == target).astype(data.dtype)
+        theta0 = None if warm is None else _theta_from(warm[0][position], warm[1][position], fit_intercept)
         description = "binary" if n_classes == 2 else f"class {target} vs rest"
-        _, result = _solve(kernels, X, y_binary, sample_weight, y_index, 1, problem, theta0, description)
+        result = _solve(data, y_binary, 1, plan, theta0, description)
         coef, intercept = _split_theta(result.theta, 1, n_features, fit_intercept)
         coefs.append(coef[0])
         intercepts.append(intercept[0])
-        n_iters.append(result.n_iter)
-        converged.append(result.converged)
-        histories.append(result.cost_history)
-    return Trained(np.array(coefs), np.array(intercepts), np.array(n_iters), converged, histories)
+        results.append(result)
+    return Trained(np.array(coefs), np.array(intercepts), results)
+
+
+def convergence_message(plan, trained):
+    """The ConvergenceWarning text when some sub-problem did not converge, else None.
+
+    It names the solver, how it stopped, the optimality it reached against
+    ``tol``, and the advice that fits how it stopped.
+    """
+    failed = [result for result in trained.results if not result.converged]
+    if not failed:
+        return None
+    worst = max(failed, key=lambda result: result.optimality if np.isfinite(result.optimality) else np.inf)
+    spec, options = plan.solver, plan.options
+    if worst.stop_reason == "max_iter":
+        how = f"did not converge in max_iter={options.max_iter} iterations"
+    else:
+        how = f"stopped without converging after {worst.n_iter} iterations ({worst.stop_reason.replace('_', ' ')})"
+    advice = spec.advice.get(worst.stop_reason, spec.advice["max_iter"])
+    problems = f" ({len(failed)} of {len(trained.results)} problems)" if len(trained.results) > 1 else ""
+    return (
+        f"fastlr solver {spec.name!r} {how}{problems}: the optimality measure is {worst.optimality:.3g}, "
+        f"above tol={options.tol}; {advice}."
+    )

@@ -1,85 +1,168 @@
-"""Input checks, done once per call in the public layer; kernels only compute.
+"""Input checks, the rules in one place; each kind of input applies them once per call.
 
 Host data goes through scikit-learn's own validation (so errors read the way
-scikit-learn users expect, and DataFrames get ``feature_names_in_``); CuPy data
-is checked on the device with the same rules. Either way X leaves here 2-D,
-non-empty, finite, float32 or float64 and C-contiguous: the single conversion
-of a fit happens here, never inside an iteration.
+scikit-learn users expect, and DataFrames give their feature names); device
+(CuPy) and chunked (dask) data are checked with the same rules, computed where
+the data lives: the functions below that take *facts* (a shape, whether all
+values are finite, a minimum and a total) are shared by every input kind.
+Either way X leaves validation 2-D, non-empty, finite, float32 or float64 and
+C-contiguous: the single conversion of a fit happens there, never inside an
+iteration. Kernels only compute.
 """
 
-import numpy as np
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+import numbers
 
-from fastlr.dispatch import is_cupy_array
+import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_array, check_X_y
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def _check_total_weight(sample_weight):
-    if sample_weight is not None and not float(sample_weight.sum()) > 0:
-        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
+# -- rules on facts, shared by every kind of input -------------------------------------
+def float_dtype(dtype):
+    """The dtype X is computed in: float32 stays float32, every other real type becomes float64."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biuf":
+        raise ValueError(f"X must hold real numbers, got dtype {dtype}")
+    return dtype if dtype in FLOAT_DTYPES else np.dtype(np.float64)
 
 
-def check_fit_data(estimator, X, y, sample_weight, kernels):
-    """Validated (X, y, sample_weight) for ``fit``; y stays on the host.
+def check_matrix_shape(shape, n_features=None):
+    """X must be 2-D and non-empty, with the fitted number of features when one is given."""
+    if len(shape) != 2:
+        raise ValueError(f"Expected a 2-D array for X, got an array of shape {tuple(shape)}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"X is empty: shape {tuple(shape)}; at least one sample and one feature are required")
+    if n_features is not None and shape[1] != n_features:
+        raise ValueError(f"X has {shape[1]} features, but the model was fitted with {n_features} features")
+
+
+def check_finite(all_finite, name="X"):
+    if not all_finite:
+        raise ValueError(f"Input {name} contains NaN or infinity")
+
+
+def check_weight_summary(all_finite, minimum, total, name="sample_weight"):
+    """Weights must be finite, non-negative, and sum to a positive, finite total."""
+    check_finite(all_finite, name)
+    if minimum < 0:
+        raise ValueError(f"Negative values in data passed to {name}")
+    if not total > 0:
+        raise ValueError(f"{name} sums to zero: at least one sample needs a positive weight")
+    if not np.isfinite(total):
+        raise ValueError(f"{name} sums to {total}: the total overflows; scale the weights down")
+
+
+def check_classes(classes):
+    """``classes`` (sorted, unique) must be class labels, at least two of them."""
+    check_classification_targets(classes)
+    if len(classes) < 2:
+        raise ValueError(
+            f"fastlr needs samples of at least 2 classes in the data, but y holds only one class: {classes[0]!r}"
+        )
+
+
+def class_weights(class_weight, classes, weighted_counts=None):
+    """The weight of each class, shape (K,), as scikit-learn 1.9 computes it.
+
+    ``"balanced"`` is Σs / (K · Σ_{i in class k} s_i) from the (sample-weighted)
+    counts of each class; a dict gives its value to each class it names, 1 to
+    the others. Every value must be finite and non-negative, and not all zero.
+    """
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.asarray(weighted_counts, dtype=np.float64)
+        per_class = counts.sum() / (len(classes) * counts)
+    elif isinstance(class_weight, dict):
+        unknown = [key for key in class_weight if key not in set(classes.tolist())]
+        if unknown:
+            raise ValueError(f"class_weight names classes that are not in y: {unknown}; classes: {classes.tolist()}")
+        per_class = compute_class_weight(class_weight, classes=classes, y=classes).astype(np.float64)
+    else:
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {class_weight!r}")
+    values = np.asarray(per_class, dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(f"class_weight values must be finite and non-negative, got {dict(zip(classes.tolist(), values))}")
+    if not np.any(values > 0):
+        raise ValueError("class_weight gives every class a zero weight: at least one class needs a positive weight")
+    return values
+
+
+def fold_class_weight(class_weight, classes, y_index, sample_weight, *, xp, to_host, dtype):
+    """Sample weights times class weights (scikit-learn's semantics), or ``sample_weight``.
+
+    The one place that folds ``class_weight`` for every kind of input: ``xp``
+    is the array namespace of ``y_index`` (NumPy, CuPy or dask.array) and
+    ``to_host`` brings its per-class counts to NumPy.
+    """
+    if class_weight is None:
+        return sample_weight
+    counts = None
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = to_host(xp.bincount(y_index, weights=sample_weight, minlength=len(classes)))
+    per_row = xp.asarray(class_weights(class_weight, classes, counts).astype(dtype))[y_index]
+    return per_row if sample_weight is None else sample_weight * per_row
+
+
+# -- host data: scikit-learn's validation ------------------------------------------------
+def check_host_fit_data(X, y, sample_weight, estimator_name):
+    """(X, y, sample_weight, feature_names) validated by scikit-learn's rules.
 
     Raises ``ValueError`` naming the problem: X not 2-D, empty, NaN or inf in X
-    or the weights, y of the wrong length or not class labels, negative weights.
+    or the weights, y of the wrong length or not class labels, bad weights.
     """
-    if is_cupy_array(X):
-        return _check_device_fit_data(estimator, X, y, sample_weight, kernels)
-    X, y = validate_data(estimator, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse=False)
+    feature_names = _get_feature_names(X)
+    X, y = check_X_y(X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse=False, estimator=estimator_name)
     check_classification_targets(y)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        _check_total_weight(sample_weight)
-    return X, y, sample_weight
+        total = float(sample_weight.sum(dtype=np.float64))
+        check_weight_summary(True, 0.0, total)
+    return X, y, sample_weight, feature_names
 
 
-def check_predict_data(estimator, X, kernels):
-    """Validated X for prediction: same checks, and the fitted feature count."""
-    if is_cupy_array(X):
-        return _check_device_matrix(X, kernels.xp, n_features=estimator.n_features_in_)
-    return validate_data(estimator, X, reset=False, dtype=FLOAT_DTYPES, order="C", accept_sparse=False)
+def check_host_predict_data(X, n_features, estimator_name):
+    """X for prediction on the host: scikit-learn's checks and the fitted feature count."""
+    X = check_array(X, dtype=FLOAT_DTYPES, order="C", accept_sparse=False, estimator=estimator_name)
+    check_matrix_shape(X.shape, n_features)
+    return X
 
 
-def _check_device_matrix(X, xp, n_features=None):
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-D array for X, got an array of shape {X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X is empty: shape {X.shape}; at least one sample and one feature are required")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"X has {X.shape[1]} features, but the model was fitted with {n_features} features")
-    if X.dtype not in FLOAT_DTYPES:
-        X = X.astype(xp.float64)
-    if not bool(xp.isfinite(X).all()):
-        raise ValueError("Input X contains NaN or infinity")
+# -- device data: the same rules, computed on the device --------------------------------------
+def check_device_matrix(X, xp, n_features=None):
+    """A CuPy X, checked on the device: 2-D, non-empty, finite, float, C-contiguous."""
+    check_matrix_shape(X.shape, n_features)
+    X = X.astype(float_dtype(X.dtype), copy=False)
+    check_finite(bool(xp.isfinite(X).all()))
     return xp.ascontiguousarray(X)
 
 
-def _check_device_fit_data(estimator, X, y, sample_weight, kernels):
-    xp = kernels.xp
-    X = _check_device_matrix(X, xp)
-    if is_cupy_array(y) or np.asarray(y).dtype.kind in "biuf":
-        y = xp.asarray(y)  # numeric labels stay on the device: classes come from a GPU sort
+def check_device_labels(y, m, xp):
+    """Labels for a device X: numeric ones on the device (classes by a GPU sort), others on the host."""
+    if hasattr(y, "__cuda_array_interface__") or np.asarray(y).dtype.kind in "biuf":
+        y = xp.asarray(y)
         if y.dtype.kind == "f" and not bool(xp.all(y == xp.floor(y))):
             raise ValueError("Unknown label type: continuous; y must hold class labels")
     else:
-        y = np.asarray(y)  # strings and other objects: the host knows them
+        y = np.asarray(y)
         check_classification_targets(y)
-    if y.ndim != 1 or len(y) != X.shape[0]:
-        raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}")
-    if sample_weight is not None:
-        sample_weight = xp.asarray(sample_weight, dtype=X.dtype)
-        if sample_weight.shape != (X.shape[0],):
-            raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}")
-        if not bool(xp.isfinite(sample_weight).all()):
-            raise ValueError("Input sample_weight contains NaN or infinity")
-        if bool((sample_weight < 0).any()):
-            raise ValueError("Negative values in data passed to sample_weight")
-        _check_total_weight(sample_weight)
-    estimator.n_features_in_ = X.shape[1]
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-    return X, y, sample_weight
+    if y.ndim != 1 or len(y) != m:
+        raise ValueError(f"y must be 1-D with one label per row of X ({m}), got shape {y.shape}")
+    return y
+
+
+def check_device_sample_weight(sample_weight, m, dtype, xp):
+    if sample_weight is None:
+        return None
+    sample_weight = xp.asarray(sample_weight, dtype=dtype)
+    if sample_weight.shape != (m,):
+        raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(m,)}")
+    summary = xp.stack([xp.isfinite(sample_weight).all(), sample_weight.min(), sample_weight.sum(dtype=xp.float64)])
+    finite, minimum, total = (float(v) for v in summary.get())  # one read back for the three facts
+    check_weight_summary(bool(finite), minimum, total)
+    return sample_weight
+
+
+def is_real_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -1,7 +1,13 @@
-"""Kernel backends of fastlr: one module per backend, one contract for all.
+"""Kernel backends of fastlr: one backend object per module, one contract for all.
 
-Installed as ``fastlr.kernels``. Each backend module exposes the names below
-with the same semantics; :mod:`fastlr.dispatch` maps backend names to modules.
+Installed as ``fastlr.kernels``. Each backend module defines ``backend``, an
+instance of a :class:`fastlr.kernels.base.Backend` subclass; :mod:`fastlr.dispatch`
+maps backend names to them. ``base.py`` holds the contract: the public
+methods below check their arguments' shapes (O(1)) and call hooks that only
+compute; a backend must implement ``_cost_gradient`` and
+``_softmax_cost_gradient``, and every other hook has a generic default over
+the backend's array library that a backend overrides where it has a cheaper
+pass.
 
 Notation: X has shape (n_samples, n_features) = (m, n); y holds the labels
 (0/1 for the binary functions, class indices 0..K-1 for the softmax ones); w
@@ -20,9 +26,10 @@ Binary (logistic) functions
 ``predict_proba(X, w, b)``
     σ(z), the probability of class 1, shape (m,).
 ``cost(X, y, w, b, sample_weight=None)``
-    J = (1/Σs) Σ s_i ℓ_i with ℓ_i = softplus(z_i) − y_i z_i, where
-    softplus(z) = max(z, 0) + log1p(e^{-|z|}): never a clipped probability, so J
-    is finite and accurate for |z| in the thousands.
+    J = (1/Σs) Σ s_i ℓ_i with ℓ_i = softplus(z_i) − y_i z_i, computed as
+    (max(z_i, 0) − y_i z_i) + log1p(e^{−|z_i|}): never a clipped probability, so
+    J is finite and accurate for |z| in the thousands, and for a confident
+    right answer the small last term keeps its digits.
 ``gradient(X, y, w, b, sample_weight=None) -> (dw, db)``
     dw = (1/Σs) Σ s_i (σ(z_i) − y_i) x_i, db = (1/Σs) Σ s_i (σ(z_i) − y_i).
 ``cost_gradient(X, y, w, b, sample_weight=None) -> (cost, dw, db)``
@@ -44,6 +51,9 @@ Placement
 ---------
 ``xp``
     The array library of the backend (NumPy or CuPy): solvers keep θ there.
+``accepts(array)``
+    True when the backend takes ``array`` as it is, without a copy to another
+    device; ``backend="auto"`` asks this of every usable backend.
 ``to_device(array)`` / ``to_host(array)``
     Move an array to the backend's memory and back (identity on the CPU).
 ``check_every``
@@ -54,5 +64,6 @@ Placement
     say 1 so that BLAS threads do not compete with their own).
 
 Penalties are not kernel work: :mod:`fastlr.objective` adds them once, for
-every backend.
+every backend. Compile-time settings of the Numba kernels, and how to clear
+their cache, are in :mod:`fastlr.kernels.numba_build`.
 """

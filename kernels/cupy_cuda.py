@@ -19,10 +19,7 @@ import cupy as cp
 import numpy as np
 
 from fastlr import config
-
-xp = cp
-check_every = config.DEVICE_CHECK_EVERY
-blas_threads = None
+from fastlr.kernels.base import Backend, is_device_array
 
 SOURCE_PATH = pathlib.Path(__file__).parent / "cuda" / "logistic.cu"
 CUDA_TYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
@@ -91,7 +88,7 @@ def _threads(kernel):
     return min(config.CUDA_THREADS_PER_BLOCK, kernel.max_threads_per_block // WARP_SIZE * WARP_SIZE)
 
 
-def _row_group(n, itemsize):
+def row_group(n, itemsize):
     """Rows a warp takes at once: as many as fit ``CUDA_ROW_GROUP_BYTES`` of X per lane
     (registers), a power of two between 1 and 32."""
     group = 1
@@ -113,221 +110,225 @@ def _optional(array, dtype):
     return array, np.int32(1)
 
 
-# -- placement -------------------------------------------------------------
-def to_device(array):
-    """Copy a host array to the device once; large ones go through pinned memory.
-
-    Pageable host memory forces the driver to stage every byte itself; copying
-    through two pinned buffers, chunk by chunk, lets the transfers run
-    asynchronously at full PCIe/NVLink speed.
-    """
-    if isinstance(array, cp.ndarray):
-        return array
-    array = np.ascontiguousarray(array)
-    if array.nbytes < config.CUDA_PINNED_TRANSFER_BYTES:
-        return cp.asarray(array)
-    out = cp.empty(array.shape, dtype=array.dtype)
-    flat_in, flat_out = array.reshape(-1), out.reshape(-1)
-    chunk = config.CUDA_PINNED_TRANSFER_BYTES // array.itemsize
-    stream = cp.cuda.Stream(non_blocking=True)
-    buffers, events = [], []
-    for _ in range(2):
-        memory = cp.cuda.alloc_pinned_memory(chunk * array.itemsize)
-        buffers.append(np.frombuffer(memory, dtype=array.dtype, count=chunk))
-        events.append(None)
-    for index, start in enumerate(range(0, flat_in.size, chunk)):
-        slot = index % 2
-        if events[slot] is not None:
-            events[slot].synchronize()  # the copy out of this buffer has finished
-        piece = flat_in[start : start + chunk]
-        buffers[slot][: piece.size] = piece
-        flat_out[start : start + piece.size].set(buffers[slot][: piece.size], stream=stream)
-        events[slot] = stream.record()
-    stream.synchronize()
-    return out
-
-
-def to_host(array):
-    return cp.asnumpy(array)
-
-
-# -- binary kernels -----------------------------------------------------------
-def sigmoid(z):
-    z = cp.ascontiguousarray(cp.asarray(z))
-    out = cp.empty_like(z)
-    threads = config.CUDA_THREADS_PER_BLOCK
-    _launch(_kernel("sigmoid", CUDA_TYPE[z.dtype]), z.size, threads, threads, (z, np.int64(z.size), out))
-    return out
-
-
-def decision_function(X, w, b):
-    w = cp.asarray(w, dtype=X.dtype)
-    b = cp.asarray(b, dtype=X.dtype)
-    return X @ (w if w.ndim == 1 else w.T) + b
-
-
-def predict_proba(X, w, b):
-    return sigmoid(decision_function(X, w, b))
-
-
-def _fused_binary(X, y, w, b, sample_weight, with_gradient, curvature=None):
-    m, n = X.shape
-    dtype = X.dtype
-    group = _row_group(n, dtype.itemsize)
-    kernel = _kernel("binary_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), group)
-    threads = _threads(kernel)
-    shared_bytes = (threads // WARP_SIZE) * (n + 3) * 8
-    # The partial-sum slots are sized for the largest grid this launch can use.
-    capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
-    block_gradient = cp.empty((capacity, n + 1), dtype=cp.float64)
-    block_sums = cp.empty((capacity, 2), dtype=cp.float64)
-    weights, weighted = _optional(sample_weight, dtype)
-    curvature, write_curvature = _optional(curvature, cp.float64)
-    blocks = _launch(
-        kernel, m, (threads // WARP_SIZE) * group, threads,
-        (X, y, cp.asarray(w, dtype=dtype), _scalar_array(b, dtype), weights, weighted, np.int64(m), np.int32(n),
-         np.int32(with_gradient), block_gradient, block_sums, curvature, write_curvature),
-        shared_bytes=shared_bytes,
-    )
-    gradient = cp.empty(n + 1, dtype=dtype)
-    cost = cp.empty(1, dtype=dtype)
-    _launch(
-        _kernel("finalize_binary", CUDA_TYPE[dtype]), n + 1, 128, 128,
-        (block_gradient, block_sums, np.int32(blocks), np.int32(n), gradient, cost),
-    )
-    return cost[0], gradient[:n], gradient[n]
-
-
-def cost_gradient_two_pass(X, y, w, b, sample_weight=None):
-    """cuBLAS ``X @ w``, an elementwise loss/residual kernel, cuBLAS ``Xᵀ r``: two reads of X."""
-    m = X.shape[0]
-    dtype = X.dtype
-    z = decision_function(X, w, b)
-    losses, residual = cp.empty_like(z), cp.empty_like(z)
-    threads = config.CUDA_THREADS_PER_BLOCK
-    weights, weighted = _optional(sample_weight, dtype)
-    _launch(
-        _kernel("logistic_rows", CUDA_TYPE[dtype]), m, threads, threads,
-        (z, y, weights, weighted, np.int64(m), losses, residual),
-    )
-    total = dtype.type(m) if sample_weight is None else sample_weight.sum()
-    return losses.sum() / total, (X.T @ residual) / total, residual.sum() / total
-
-
-def cost_gradient(X, y, w, b, sample_weight=None):
-    if X.shape[1] > MAX_FUSED_FEATURES:
-        return cost_gradient_two_pass(X, y, w, b, sample_weight)
-    return _fused_binary(X, y, w, b, sample_weight, True)
-
-
-def cost(X, y, w, b, sample_weight=None):
-    if X.shape[1] > MAX_FUSED_FEATURES:
-        return cost_gradient_two_pass(X, y, w, b, sample_weight)[0]
-    return _fused_binary(X, y, w, b, sample_weight, False)[0]
-
-
-def gradient(X, y, w, b, sample_weight=None):
-    return cost_gradient(X, y, w, b, sample_weight)[1:]
-
-
-def cost_gradient_hessian(X, y, w, b, sample_weight=None):
-    """The fused pass (which also writes D_ii = s_i p_i(1−p_i)), then X̃ᵀ D X̃ in
-    row blocks through cuBLAS: two reads of X, no m×n temporary."""
-    m, n = X.shape
-    dtype = X.dtype
-    if n > MAX_FUSED_FEATURES:
-        z = decision_function(X, w, b)
-        p = sigmoid(z)
-        s = 1 if sample_weight is None else sample_weight
-        curvature = (s * p * (1 - p)).astype(cp.float64)
-        loss, dw, db = cost_gradient_two_pass(X, y, w, b, sample_weight)
-    else:
-        curvature = cp.empty(m, dtype=cp.float64)
-        loss, dw, db = _fused_binary(X, y, w, b, sample_weight, True, curvature)
-    gram = cp.zeros((n + 1, n + 1), dtype=cp.float64)
-    block_rows = config.HESSIAN_BLOCK_ROWS_DEVICE
-    for start in range(0, m, block_rows):
-        X_block = X[start : start + block_rows]
-        d_block = curvature[start : start + block_rows]
-        scaled = X_block * cp.sqrt(d_block).astype(dtype)[:, None]
-        gram[:n, :n] += scaled.T @ scaled
-        gram[:n, n] += X_block.T @ d_block.astype(dtype)
-    gram[n, n] = curvature.sum()
-    gram[n, :n] = gram[:n, n]
-    total = m if sample_weight is None else sample_weight.sum(dtype=cp.float64)
-    return loss, dw, db, (gram / total).astype(dtype)
-
-
-# -- softmax kernels ----------------------------------------------------------
-def softmax(Z):
-    Z = cp.ascontiguousarray(Z)
-    m, classes = Z.shape
-    out = cp.empty_like(Z)
-    threads = config.CUDA_THREADS_PER_BLOCK
-    _launch(
-        _kernel("softmax_rows", CUDA_TYPE[Z.dtype]), m, threads, threads,
-        (Z, np.int64(m), np.int32(classes), out),
-    )
-    return out
-
-
-def _softmax_two_pass(X, y, W, b, sample_weight):
-    m = X.shape[0]
-    Z = decision_function(X, W, b)
-    log_sum = Z.max(axis=1, keepdims=True)
-    log_sum = log_sum + cp.log(cp.exp(Z - log_sum).sum(axis=1, keepdims=True))
-    rows = cp.arange(m)
-    losses = log_sum[:, 0] - Z[rows, y]
-    residual = cp.exp(Z - log_sum)
-    residual[rows, y] -= 1
-    if sample_weight is None:
-        total = X.dtype.type(m)
-    else:
-        total = sample_weight.sum()
-        losses = losses * sample_weight
-        residual *= sample_weight[:, None]
-    return losses.sum() / total, (residual.T @ X) / total, residual.sum(axis=0) / total
-
-
 def _fits_fused_softmax(n, classes):
     return n <= MAX_FUSED_FEATURES and classes * _items_per_lane(n) <= MAX_SOFTMAX_REGISTERS
 
 
-def _fused_softmax(X, y, W, b, sample_weight, with_gradient):
-    m, n = X.shape
-    classes = W.shape[0]
-    dtype = X.dtype
-    width = classes * (n + 1)
-    kernel = _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), classes)
-    threads = _threads(kernel)
-    shared_bytes = (classes * n + (threads // WARP_SIZE) * (width + 2)) * 8
-    capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
-    block_gradient = cp.empty((capacity, width), dtype=cp.float64)
-    block_sums = cp.empty((capacity, 2), dtype=cp.float64)
-    weights, weighted = _optional(sample_weight, dtype)
-    blocks = _launch(
-        kernel, m, threads // WARP_SIZE, threads,  # one warp per row
-        (X, cp.asarray(y, dtype=cp.int64), cp.ascontiguousarray(W, dtype=dtype), cp.asarray(b, dtype=dtype),
-         weights, weighted, np.int64(m), np.int32(n), np.int32(with_gradient), block_gradient, block_sums),
-        shared_bytes=shared_bytes,
-    )
-    gradient = cp.empty(width, dtype=dtype)
-    cost_out = cp.empty(1, dtype=dtype)
-    _launch(
-        _kernel("finalize_softmax", CUDA_TYPE[dtype]), width, 128, 128,
-        (block_gradient, block_sums, np.int32(blocks), np.int32(width), gradient, cost_out),
-    )
-    gradient = gradient.reshape(classes, n + 1)
-    return cost_out[0], gradient[:, :n], gradient[:, n]
+class CupyBackend(Backend):
+    """CUDA kernels on CuPy arrays; every result stays on the device."""
+
+    name = "cupy"
+    summary = "CUDA kernels through CuPy, data on the device, one fused pass over X"
+    xp = cp
+    auto_priority = 30
+
+    @property
+    def check_every(self):
+        """Solvers read a scalar back every ``config.DEVICE_CHECK_EVERY`` iterations:
+        each read waits for the device."""
+        return config.DEVICE_CHECK_EVERY
+
+    def accepts(self, array):
+        """CuPy arrays and other CUDA arrays (``__cuda_array_interface__``)."""
+        return is_device_array(array)
+
+    def _check_labels_in_range(self, cost, y, n_classes):
+        """Nothing to read back: the CUDA softmax kernel compares labels, it never
+        indexes with them, so an out-of-range label cannot read outside W."""
+
+    # -- placement -------------------------------------------------------------
+    def to_device(self, array):
+        """Copy a host array to the device once; large ones go through pinned memory.
+
+        Pageable host memory forces the driver to stage every byte itself; copying
+        through two pinned buffers, chunk by chunk, lets the transfers run
+        asynchronously at full PCIe/NVLink speed.
+        """
+        if isinstance(array, cp.ndarray):
+            return array
+        array = np.ascontiguousarray(array)
+        if array.nbytes < config.CUDA_PINNED_TRANSFER_BYTES:
+            return cp.asarray(array)
+        out = cp.empty(array.shape, dtype=array.dtype)
+        flat_in, flat_out = array.reshape(-1), out.reshape(-1)
+        chunk = config.CUDA_PINNED_TRANSFER_BYTES // array.itemsize
+        stream = cp.cuda.Stream(non_blocking=True)
+        buffers, events = [], []
+        for _ in range(2):
+            memory = cp.cuda.alloc_pinned_memory(chunk * array.itemsize)
+            buffers.append(np.frombuffer(memory, dtype=array.dtype, count=chunk))
+            events.append(None)
+        for index, start in enumerate(range(0, flat_in.size, chunk)):
+            slot = index % 2
+            if events[slot] is not None:
+                events[slot].synchronize()  # the copy out of this buffer has finished
+            piece = flat_in[start : start + chunk]
+            buffers[slot][: piece.size] = piece
+            flat_out[start : start + piece.size].set(buffers[slot][: piece.size], stream=stream)
+            events[slot] = stream.record()
+        stream.synchronize()
+        return out
+
+    def to_host(self, array):
+        return cp.asnumpy(array)
+
+    # -- binary kernels -----------------------------------------------------------
+    def _sigmoid(self, z):
+        z = cp.ascontiguousarray(cp.asarray(z))
+        out = cp.empty_like(z)
+        threads = config.CUDA_THREADS_PER_BLOCK
+        _launch(_kernel("sigmoid", CUDA_TYPE[z.dtype]), z.size, threads, threads, (z, np.int64(z.size), out))
+        return out
+
+    def _decision_function(self, X, w, b):
+        w = cp.asarray(w, dtype=X.dtype)
+        b = cp.asarray(b, dtype=X.dtype)
+        return X @ (w if w.ndim == 1 else w.T) + b
+
+    def _fused_binary(self, X, y, w, b, sample_weight, with_gradient, curvature=None):
+        m, n = X.shape
+        dtype = X.dtype
+        group = row_group(n, dtype.itemsize)
+        kernel = _kernel("binary_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), group)
+        threads = _threads(kernel)
+        shared_bytes = (threads // WARP_SIZE) * (n + 3) * 8
+        # The partial-sum slots are sized for the largest grid this launch can use.
+        capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
+        block_gradient = cp.empty((capacity, n + 1), dtype=cp.float64)
+        block_sums = cp.empty((capacity, 2), dtype=cp.float64)
+        weights, weighted = _optional(sample_weight, dtype)
+        curvature, write_curvature = _optional(curvature, cp.float64)
+        blocks = _launch(
+            kernel, m, (threads // WARP_SIZE) * group, threads,
+            (X, y, cp.asarray(w, dtype=dtype), _scalar_array(b, dtype), weights, weighted, np.int64(m), np.int32(n),
+             np.int32(with_gradient), block_gradient, block_sums, curvature, write_curvature),
+            shared_bytes=shared_bytes,
+        )
+        gradient = cp.empty(n + 1, dtype=dtype)
+        cost = cp.empty(1, dtype=dtype)
+        _launch(
+            _kernel("finalize_binary", CUDA_TYPE[dtype]), n + 1, 128, 128,
+            (block_gradient, block_sums, np.int32(blocks), np.int32(n), gradient, cost),
+        )
+        return cost[0], gradient[:n], gradient[n]
+
+    def cost_gradient_two_pass(self, X, y, w, b, sample_weight=None):
+        """cuBLAS ``X @ w``, an elementwise loss/residual kernel, cuBLAS ``Xᵀ r``: two reads of X."""
+        m = X.shape[0]
+        dtype = X.dtype
+        z = self._decision_function(X, w, b)
+        losses, residual = cp.empty_like(z), cp.empty_like(z)
+        threads = config.CUDA_THREADS_PER_BLOCK
+        weights, weighted = _optional(sample_weight, dtype)
+        _launch(
+            _kernel("logistic_rows", CUDA_TYPE[dtype]), m, threads, threads,
+            (z, y, weights, weighted, np.int64(m), losses, residual),
+        )
+        total = dtype.type(m) if sample_weight is None else sample_weight.sum()
+        return losses.sum() / total, (X.T @ residual) / total, residual.sum() / total
+
+    def _cost_gradient(self, X, y, w, b, sample_weight):
+        if X.shape[1] > MAX_FUSED_FEATURES:
+            return self.cost_gradient_two_pass(X, y, w, b, sample_weight)
+        return self._fused_binary(X, y, w, b, sample_weight, True)
+
+    def _cost(self, X, y, w, b, sample_weight):
+        if X.shape[1] > MAX_FUSED_FEATURES:
+            return self.cost_gradient_two_pass(X, y, w, b, sample_weight)[0]
+        return self._fused_binary(X, y, w, b, sample_weight, False)[0]
+
+    def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
+        """The fused pass (which also writes D_ii = s_i p_i(1−p_i)), then X̃ᵀ D X̃ in
+        row blocks through cuBLAS: two reads of X, no m×n temporary."""
+        m, n = X.shape
+        dtype = X.dtype
+        if n > MAX_FUSED_FEATURES:
+            z = self._decision_function(X, w, b)
+            p = self._sigmoid(z)
+            s = 1 if sample_weight is None else sample_weight
+            curvature = (s * p * (1 - p)).astype(cp.float64)
+            loss, dw, db = self.cost_gradient_two_pass(X, y, w, b, sample_weight)
+        else:
+            curvature = cp.empty(m, dtype=cp.float64)
+            loss, dw, db = self._fused_binary(X, y, w, b, sample_weight, True, curvature)
+        gram = cp.zeros((n + 1, n + 1), dtype=cp.float64)
+        block_rows = config.HESSIAN_BLOCK_ROWS_DEVICE
+        for start in range(0, m, block_rows):
+            X_block = X[start : start + block_rows]
+            d_block = curvature[start : start + block_rows]
+            scaled = X_block * cp.sqrt(d_block).astype(dtype)[:, None]
+            gram[:n, :n] += scaled.T @ scaled
+            gram[:n, n] += X_block.T @ d_block.astype(dtype)
+        gram[n, n] = curvature.sum()
+        gram[n, :n] = gram[:n, n]
+        total = m if sample_weight is None else sample_weight.sum(dtype=cp.float64)
+        return loss, dw, db, (gram / total).astype(dtype)
+
+    # -- softmax kernels ----------------------------------------------------------
+    def _softmax(self, Z):
+        Z = cp.ascontiguousarray(Z)
+        m, classes = Z.shape
+        out = cp.empty_like(Z)
+        threads = config.CUDA_THREADS_PER_BLOCK
+        _launch(
+            _kernel("softmax_rows", CUDA_TYPE[Z.dtype]), m, threads, threads,
+            (Z, np.int64(m), np.int32(classes), out),
+        )
+        return out
+
+    def _softmax_two_pass(self, X, y, W, b, sample_weight):
+        m = X.shape[0]
+        Z = self._decision_function(X, W, b)
+        log_sum = Z.max(axis=1, keepdims=True)
+        log_sum = log_sum + cp.log(cp.exp(Z - log_sum).sum(axis=1, keepdims=True))
+        rows = cp.arange(m)
+        losses = log_sum[:, 0] - Z[rows, y]
+        residual = cp.exp(Z - log_sum)
+        residual[rows, y] -= 1
+        if sample_weight is None:
+            total = X.dtype.type(m)
+        else:
+            total = sample_weight.sum()
+            losses = losses * sample_weight
+            residual *= sample_weight[:, None]
+        return losses.sum() / total, (residual.T @ X) / total, residual.sum(axis=0) / total
+
+    def _fused_softmax(self, X, y, W, b, sample_weight, with_gradient):
+        m, n = X.shape
+        classes = W.shape[0]
+        dtype = X.dtype
+        width = classes * (n + 1)
+        kernel = _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), classes)
+        threads = _threads(kernel)
+        shared_bytes = (classes * n + (threads // WARP_SIZE) * (width + 2)) * 8
+        capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
+        block_gradient = cp.empty((capacity, width), dtype=cp.float64)
+        block_sums = cp.empty((capacity, 2), dtype=cp.float64)
+        weights, weighted = _optional(sample_weight, dtype)
+        blocks = _launch(
+            kernel, m, threads // WARP_SIZE, threads,  # one warp per row
+            (X, cp.asarray(y, dtype=cp.int64), cp.ascontiguousarray(W, dtype=dtype), cp.asarray(b, dtype=dtype),
+             weights, weighted, np.int64(m), np.int32(n), np.int32(with_gradient), block_gradient, block_sums),
+            shared_bytes=shared_bytes,
+        )
+        gradient = cp.empty(width, dtype=dtype)
+        cost_out = cp.empty(1, dtype=dtype)
+        _launch(
+            _kernel("finalize_softmax", CUDA_TYPE[dtype]), width, 128, 128,
+            (block_gradient, block_sums, np.int32(blocks), np.int32(width), gradient, cost_out),
+        )
+        gradient = gradient.reshape(classes, n + 1)
+        return cost_out[0], gradient[:, :n], gradient[:, n]
+
+    def _softmax_cost_gradient(self, X, y, W, b, sample_weight):
+        if not _fits_fused_softmax(X.shape[1], W.shape[0]):
+            return self._softmax_two_pass(X, y, W, b, sample_weight)
+        return self._fused_softmax(X, y, W, b, sample_weight, True)
+
+    def _softmax_cost(self, X, y, W, b, sample_weight):
+        if not _fits_fused_softmax(X.shape[1], W.shape[0]):
+            return self._softmax_two_pass(X, y, W, b, sample_weight)[0]
+        return self._fused_softmax(X, y, W, b, sample_weight, False)[0]
 
 
-def softmax_cost_gradient(X, y, W, b, sample_weight=None):
-    if not _fits_fused_softmax(X.shape[1], W.shape[0]):
-        return _softmax_two_pass(X, y, W, b, sample_weight)
-    return _fused_softmax(X, y, W, b, sample_weight, True)
-
-
-def softmax_cost(X, y, W, b, sample_weight=None):
-    if not _fits_fused_softmax(X.shape[1], W.shape[0]):
-        return _softmax_two_pass(X, y, W, b, sample_weight)[0]
-    return _fused_softmax(X, y, W, b, sample_weight, False)[0]
+backend = CupyBackend()

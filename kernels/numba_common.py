@@ -12,6 +12,7 @@ sum over millions of rows would lose digits, and the conversion is free next
 to the memory traffic. The row dot products stay in X's dtype, as in BLAS.
 """
 
+import os
 from typing import NamedTuple
 
 import numba
@@ -19,12 +20,14 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core.extending import intrinsic
-from threadpoolctl import threadpool_limits
 
 from fastlr import config
+from fastlr.kernels import numba_build
+from fastlr.kernels.base import Backend, KernelInputError
+from fastlr.threads import blas_threads_limited
 
-_jit = dict(cache=config.NUMBA_CACHE, fastmath=set(config.NUMBA_FASTMATH))
-PREFETCH_ROWS = config.NUMBA_PREFETCH_ROWS
+_jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH))
+PREFETCH_ROWS = numba_build.PREFETCH_ROWS
 CACHE_LINE_BYTES = 64
 
 
@@ -68,7 +71,7 @@ def prefetch_row(X, row):
 
 # Compiled without fast-math on purpose: reassociation would fold (u − 1) − e
 # to zero and undo the compensation below.
-@njit(cache=config.NUMBA_CACHE)
+@njit(cache=numba_build.CACHE)
 def logistic_loss_residual(z, y):
     """Loss ℓ = softplus(z) − y·z and residual σ(z) − y, in float64.
 
@@ -83,10 +86,12 @@ def logistic_loss_residual(z, y):
     inverse = 1.0 / u
     log1p_e = np.log(u) + (e - (u - 1.0)) * inverse
     probability = inverse if z > 0.0 else e * inverse
-    return max(z, 0.0) + log1p_e - y * z, probability - y
+    # max(z, 0) − y·z is exact for y in {0, 1}; adding log1p(e) last keeps its digits
+    # (8.5e-17 at z = 37 rather than 0).
+    return (max(z, 0.0) - y * z) + log1p_e, probability - y
 
 
-@njit(cache=config.NUMBA_CACHE)
+@njit(cache=numba_build.CACHE)
 def sigmoid_scalar(z):
     """σ(z) without overflow: exp only ever sees −|z|."""
     e = np.exp(-abs(z))
@@ -200,7 +205,8 @@ def softmax_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, with_g
     Per row: z = W x + b (K dot products), lse = max(z) + log Σ e^{z_k − max(z)},
     loss lse − z_y, residual p_k − [k = y] with p_k = e^{z_k − lse}. Returns
     (Σ s_i loss_i, Σ s_i) and adds Σ s_i r_ik x_i into ``gradient`` (K, n) and
-    Σ s_i r_ik into ``gradient_b`` (K,) when ``with_gradient``.
+    Σ s_i r_ik into ``gradient_b`` (K,) when ``with_gradient``. A label outside
+    0..K-1 is never used as an index: its row makes the loss NaN instead.
     """
     n_classes, n = W.shape
     weighted = sample_weight.shape[0] > 0
@@ -221,6 +227,9 @@ def softmax_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, with_g
             total += np.exp(z[k])
         log_total = np.log(total)
         label = np.int64(y[i])
+        if label < 0 or label >= n_classes:
+            loss_sum = np.nan
+            continue
         s = np.float64(sample_weight[i]) if weighted else 1.0
         loss_sum += s * (log_total - z[label])
         weight_sum += s
@@ -249,13 +258,13 @@ def margins_rows(X, W, b, lo, hi, out):
             out[i, k] = acc
 
 
-@njit(cache=config.NUMBA_CACHE)
+@njit(cache=numba_build.CACHE)
 def sigmoid_range(z, out, lo, hi):
     for i in range(lo, hi):
         out[i] = sigmoid_scalar(np.float64(z[i]))
 
 
-@njit(cache=config.NUMBA_CACHE)
+@njit(cache=numba_build.CACHE)
 def softmax_range(Z, out, lo, hi):
     n_classes = Z.shape[1]
     for i in range(lo, hi):
@@ -295,12 +304,11 @@ class Passes(NamedTuple):
     softmax: object
 
 
-class ContractWrappers:
-    """The kernel contract's Python signatures over one set of compiled passes.
+class NumbaBackend(Backend):
+    """A backend over one set of compiled passes; the serial and parallel ones differ only there.
 
-    The serial and parallel backends differ only in how they drive the row
-    loops; the argument handling (dtype of w and b, ``None`` weights, shapes of
-    the results) is the same and lives here once.
+    The argument handling (dtype of w and b, ``None`` weights, shapes of the
+    results) is the same for both and lives here once.
 
     Parallel passes take one more argument, the number of row ranges. It is
     computed here, in Python, because a compiled function that reads the
@@ -309,30 +317,49 @@ class ContractWrappers:
     work, and far more when other processes keep the cores busy.
     """
 
-    def __init__(self, passes, serial=None):
+    #: BLAS stays on one thread during fits. OpenBLAS threads keep spinning after
+    #: each small call in the solver and take the cores that Numba's threads need:
+    #: L-BFGS ran 3 to 8 times slower on a 2-core machine without this.
+    blas_threads = 1
+
+    def __init__(self, name, summary, passes, serial=None, auto_priority=None):
+        self.name, self.summary, self.auto_priority = name, summary, auto_priority
         self._passes = passes
         self._serial = serial
+        self._threads_prepared = serial is None
+
+    def _check_matrix(self, X):
+        shape = super()._check_matrix(X)
+        if not X.flags.c_contiguous:
+            raise KernelInputError("X must be C-contiguous for the Numba backends (np.ascontiguousarray(X))")
+        return shape
+
+    def _prepare_threads(self):
+        """Before Numba starts its thread pool (at the first parallel call): the
+        OpenMP wait policy of ``config.NUMBA_OMP_WAIT_POLICY``, unless the user chose one."""
+        if config.NUMBA_OMP_WAIT_POLICY is not None:
+            os.environ.setdefault("OMP_WAIT_POLICY", config.NUMBA_OMP_WAIT_POLICY)
+        self._threads_prepared = True
 
     def _run(self, role, m, *args):
         if self._serial is None:
             return getattr(self._passes, role)(*args)
+        if not self._threads_prepared:
+            self._prepare_threads()
         n_ranges = min(numba.get_num_threads(), m // config.NUMBA_MIN_ROWS_PER_THREAD)
         if n_ranges <= 1:
             return getattr(self._serial, role)(*args)
         return getattr(self._passes, role)(*args, n_ranges)
 
-    def sigmoid(self, z):
+    def _sigmoid(self, z):
         z = np.asarray(z)
         flat = np.ascontiguousarray(z).reshape(-1)
         return self._run("sigmoid", flat.shape[0], flat).reshape(z.shape)
 
-    def decision_function(self, X, w, b):
+    def _decision_function(self, X, w, b):
         W, b = as_matrix(w, b, X.dtype)
         margins = self._run("margins", X.shape[0], X, W, b)
         return margins[:, 0] if np.ndim(w) == 1 else margins
-
-    def predict_proba(self, X, w, b):
-        return self.sigmoid(self.decision_function(X, w, b))
 
     def _binary(self, X, y, w, b, sample_weight, with_gradient):
         dtype = X.dtype
@@ -341,22 +368,19 @@ class ContractWrappers:
             "binary", X.shape[0], X, y, w, dtype.type(b), as_weights(sample_weight, dtype), with_gradient
         )
 
-    def cost(self, X, y, w, b, sample_weight=None):
+    def _cost(self, X, y, w, b, sample_weight):
         return X.dtype.type(self._binary(X, y, w, b, sample_weight, False)[0])
 
-    def cost_gradient(self, X, y, w, b, sample_weight=None):
+    def _cost_gradient(self, X, y, w, b, sample_weight):
         loss, gradient, gradient_b = self._binary(X, y, w, b, sample_weight, True)
         dtype = X.dtype
         return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b)
 
-    def gradient(self, X, y, w, b, sample_weight=None):
-        return self.cost_gradient(X, y, w, b, sample_weight)[1:]
-
-    def cost_gradient_hessian(self, X, y, w, b, sample_weight=None):
+    def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
         dtype = X.dtype
         # Each range multiplies its blocks in BLAS: BLAS must not start threads
         # of its own on top of ours (23 s instead of 0.5 s at 500k × 100 on 2 cores).
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_threads_limited(1):
             loss, gradient, gradient_b, gram = self._run(
                 "hessian", X.shape[0], X, y, np.asarray(w, dtype=dtype), dtype.type(b),
                 as_weights(sample_weight, dtype), config.HESSIAN_BLOCK_ROWS,
@@ -364,7 +388,7 @@ class ContractWrappers:
         gram[X.shape[1], : X.shape[1]] = gram[: X.shape[1], X.shape[1]]
         return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b), gram.astype(dtype)
 
-    def softmax(self, Z):
+    def _softmax(self, Z):
         Z = np.ascontiguousarray(Z)
         return self._run("softmax", Z.shape[0], Z)
 
@@ -374,10 +398,10 @@ class ContractWrappers:
             "softmax_loss", X.shape[0], X, y, W, b, as_weights(sample_weight, X.dtype), with_gradient
         )
 
-    def softmax_cost(self, X, y, W, b, sample_weight=None):
+    def _softmax_cost(self, X, y, W, b, sample_weight):
         return X.dtype.type(self._multinomial(X, y, W, b, sample_weight, False)[0])
 
-    def softmax_cost_gradient(self, X, y, W, b, sample_weight=None):
+    def _softmax_cost_gradient(self, X, y, W, b, sample_weight):
         loss, gradient, gradient_b = self._multinomial(X, y, W, b, sample_weight, True)
         dtype = X.dtype
         return dtype.type(loss), gradient.astype(dtype), gradient_b.astype(dtype)

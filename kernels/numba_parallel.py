@@ -7,25 +7,14 @@ are then added in range order, so results depend on the thread count but never
 on scheduling.
 """
 
-import os
-
 import numpy as np
 from numba import njit, prange
 
-from fastlr import config
+from fastlr.kernels import numba_build
 from fastlr.kernels import numba_common as rows
 from fastlr.kernels import numba_serial
-from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F401
 
-#: BLAS stays on one thread during fits on this backend. OpenBLAS threads keep
-#: spinning after each small call in the solver and take the cores that Numba's
-#: threads need: L-BFGS ran 3 to 8 times slower on a 2-core machine without this.
-blas_threads = 1
-
-_jit = dict(cache=config.NUMBA_CACHE, parallel=True)
-
-# Read by the OpenMP runtime when Numba first starts its threads (see config).
-os.environ.setdefault("OMP_WAIT_POLICY", config.NUMBA_OMP_WAIT_POLICY)
+_jit = dict(cache=numba_build.CACHE, parallel=True)
 
 
 @njit(**_jit)
@@ -126,17 +115,10 @@ def _softmax(Z, n_ranges):
     return out
 
 
-_kernels = rows.ContractWrappers(
+backend = rows.NumbaBackend(
+    "numba-parallel",
+    "@njit(parallel=True), one fused pass over X, per-thread accumulators",
     rows.Passes(_binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax),
     serial=numba_serial.PASSES,
+    auto_priority=20,
 )
-sigmoid = _kernels.sigmoid
-decision_function = _kernels.decision_function
-predict_proba = _kernels.predict_proba
-cost = _kernels.cost
-gradient = _kernels.gradient
-cost_gradient = _kernels.cost_gradient
-cost_gradient_hessian = _kernels.cost_gradient_hessian
-softmax = _kernels.softmax
-softmax_cost = _kernels.softmax_cost
-softmax_cost_gradient = _kernels.softmax_cost_gradient

@@ -4,16 +4,10 @@ compiled with ``@njit`` and run on one thread over all rows at once."""
 import numpy as np
 from numba import njit
 
-from fastlr import config
+from fastlr.kernels import numba_build
 from fastlr.kernels import numba_common as rows
-from fastlr.kernels.host import check_every, to_device, to_host, xp  # noqa: F401
 
-#: BLAS stays on one thread during fits on this backend. OpenBLAS threads keep
-#: spinning after each small call in the solver and take the cores that Numba's
-#: threads need: L-BFGS ran 3 to 8 times slower on a 2-core machine without this.
-blas_threads = 1
-
-_jit = dict(cache=config.NUMBA_CACHE)
+_jit = dict(cache=numba_build.CACHE)
 
 
 @njit(**_jit)
@@ -64,14 +58,4 @@ def _softmax(Z):
 
 
 PASSES = rows.Passes(_binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax)
-_kernels = rows.ContractWrappers(PASSES)
-sigmoid = _kernels.sigmoid
-decision_function = _kernels.decision_function
-predict_proba = _kernels.predict_proba
-cost = _kernels.cost
-gradient = _kernels.gradient
-cost_gradient = _kernels.cost_gradient
-cost_gradient_hessian = _kernels.cost_gradient_hessian
-softmax = _kernels.softmax
-softmax_cost = _kernels.softmax_cost
-softmax_cost_gradient = _kernels.softmax_cost_gradient
+backend = rows.NumbaBackend("numba", "@njit, one thread, one fused pass over X", PASSES)

@@ -3,13 +3,16 @@
 This is the reference semantics of the kernel contract (see
 :mod:`fastlr.kernels`), written to be read, not to be fast. Every other
 backend is tested against it. Arithmetic is in Python floats (double); results
-are cast back to the dtype of X at the end.
+are cast back to the dtype of X at the end. It overrides every hook of
+:class:`~fastlr.kernels.base.Backend`, so none of the generic array code is
+part of the reference.
 """
 
 import math
 
 import numpy as np
-from fastlr.kernels.host import blas_threads, check_every, to_device, to_host, xp  # noqa: F401
+
+from fastlr.kernels.base import Backend, KernelInputError
 
 
 def _sigmoid_scalar(z):
@@ -20,9 +23,10 @@ def _sigmoid_scalar(z):
     return e / (1.0 + e)
 
 
-def _softplus(z):
-    """log(1 + e^z) = max(z, 0) + log1p(e^{-|z|}), finite for every finite z."""
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+def _logistic_loss(z, y):
+    """softplus(z) − y z = (max(z, 0) − y z) + log1p(e^{−|z|}): finite for every finite z,
+    and the exact first term leaves the small second one its digits."""
+    return (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
 
 
 def _log_sum_exp(values):
@@ -34,114 +38,103 @@ def _weights(sample_weight, m):
     return [1.0] * m if sample_weight is None else [float(s) for s in sample_weight]
 
 
-def sigmoid(z):
-    z = np.asarray(z)
-    out = np.empty_like(z)
-    for index, value in np.ndenumerate(z):
-        out[index] = _sigmoid_scalar(float(value))
-    return out
-
-
 def _margins(rows, w, b):
     return [b + sum(x_j * w_j for x_j, w_j in zip(row, w)) for row in rows]
 
 
-def decision_function(X, w, b):
-    rows, w = X.tolist(), np.asarray(w).tolist()
-    if np.ndim(w) == 1:
-        return np.array(_margins(rows, w, float(b)), dtype=X.dtype)
-    b = np.asarray(b).tolist()
-    margins = [_margins(rows, w_k, b_k) for w_k, b_k in zip(w, b)]
-    return np.array(margins, dtype=X.dtype).T.copy()
-
-
-def predict_proba(X, w, b):
-    return sigmoid(decision_function(X, w, b))
-
-
-def cost_gradient(X, y, w, b, sample_weight=None):
-    m, n = X.shape
-    weights = _weights(sample_weight, m)
-    total_weight = sum(weights)
+def _binary_rows(X, w, b, sample_weight):
+    """(rows of X as lists, their margins, their weights, the total weight)."""
     rows = X.tolist()
-    margins = _margins(rows, np.asarray(w).tolist(), float(b))
-    loss, dw, db = 0.0, [0.0] * n, 0.0
-    for row, z, y_i, s_i in zip(rows, margins, y.tolist(), weights):
-        loss += s_i * (_softplus(z) - y_i * z)
-        residual = s_i * (_sigmoid_scalar(z) - y_i)
-        db += residual
-        for j in range(n):
-            dw[j] += residual * row[j]
-    dtype = X.dtype.type
-    return (
-        dtype(loss / total_weight),
-        np.array(dw, dtype=X.dtype) / dtype(total_weight),
-        dtype(db / total_weight),
-    )
+    weights = _weights(sample_weight, len(rows))
+    return rows, _margins(rows, np.asarray(w).tolist(), float(b)), weights, sum(weights)
 
 
-def cost(X, y, w, b, sample_weight=None):
-    return cost_gradient(X, y, w, b, sample_weight)[0]
+class PythonBackend(Backend):
+    name = "python"
+    summary = "plain loops over examples and features; the reference, slow on purpose"
 
+    def _sigmoid(self, z):
+        z = np.asarray(z)
+        out = np.empty_like(z)
+        for index, value in np.ndenumerate(z):
+            out[index] = _sigmoid_scalar(float(value))
+        return out
 
-def gradient(X, y, w, b, sample_weight=None):
-    return cost_gradient(X, y, w, b, sample_weight)[1:]
+    def _decision_function(self, X, w, b):
+        rows, w = X.tolist(), np.asarray(w).tolist()
+        if np.ndim(w) == 1:
+            return np.array(_margins(rows, w, float(b)), dtype=X.dtype)
+        b = np.asarray(b).tolist()
+        margins = [_margins(rows, w_k, b_k) for w_k, b_k in zip(w, b)]
+        return np.array(margins, dtype=X.dtype).T.copy()
 
-
-def cost_gradient_hessian(X, y, w, b, sample_weight=None):
-    m, n = X.shape
-    weights = _weights(sample_weight, m)
-    total_weight = sum(weights)
-    rows = X.tolist()
-    margins = _margins(rows, np.asarray(w).tolist(), float(b))
-    hessian = [[0.0] * (n + 1) for _ in range(n + 1)]
-    for row, z, s_i in zip(rows, margins, weights):
-        p = _sigmoid_scalar(z)
-        d = s_i * p * (1.0 - p)
-        augmented = row + [1.0]
-        for j in range(n + 1):
-            for k in range(n + 1):
-                hessian[j][k] += d * augmented[j] * augmented[k]
-    cost_value, dw, db = cost_gradient(X, y, w, b, sample_weight)
-    return cost_value, dw, db, np.array(hessian, dtype=X.dtype) / X.dtype.type(total_weight)
-
-
-def softmax(Z):
-    Z = np.asarray(Z)
-    out = np.empty_like(Z)
-    for i, row in enumerate(Z.tolist()):
-        lse = _log_sum_exp(row)
-        out[i] = [math.exp(v - lse) for v in row]
-    return out
-
-
-def softmax_cost_gradient(X, y, W, b, sample_weight=None):
-    m, n = X.shape
-    n_classes = W.shape[0]
-    weights = _weights(sample_weight, m)
-    total_weight = sum(weights)
-    rows = X.tolist()
-    W, b = np.asarray(W).tolist(), np.asarray(b).tolist()
-    loss = 0.0
-    dW = [[0.0] * n for _ in range(n_classes)]
-    db = [0.0] * n_classes
-    for row, label, s_i in zip(rows, y.tolist(), weights):
-        label = int(label)
-        z = [b[k] + sum(x_j * w_kj for x_j, w_kj in zip(row, W[k])) for k in range(n_classes)]
-        lse = _log_sum_exp(z)
-        loss += s_i * (lse - z[label])
-        for k in range(n_classes):
-            residual = s_i * (math.exp(z[k] - lse) - (1.0 if k == label else 0.0))
-            db[k] += residual
+    def _cost_gradient(self, X, y, w, b, sample_weight):
+        n = X.shape[1]
+        rows, margins, weights, total_weight = _binary_rows(X, w, b, sample_weight)
+        loss, dw, db = 0.0, [0.0] * n, 0.0
+        for row, z, y_i, s_i in zip(rows, margins, y.tolist(), weights):
+            loss += s_i * _logistic_loss(z, y_i)
+            residual = s_i * (_sigmoid_scalar(z) - y_i)
+            db += residual
             for j in range(n):
-                dW[k][j] += residual * row[j]
-    dtype = X.dtype.type
-    return (
-        dtype(loss / total_weight),
-        np.array(dW, dtype=X.dtype) / dtype(total_weight),
-        np.array(db, dtype=X.dtype) / dtype(total_weight),
-    )
+                dw[j] += residual * row[j]
+        dtype = X.dtype.type
+        return (
+            dtype(loss / total_weight),
+            np.array(dw, dtype=X.dtype) / dtype(total_weight),
+            dtype(db / total_weight),
+        )
+
+    def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
+        n = X.shape[1]
+        rows, margins, weights, total_weight = _binary_rows(X, w, b, sample_weight)
+        hessian = [[0.0] * (n + 1) for _ in range(n + 1)]
+        for row, z, s_i in zip(rows, margins, weights):
+            p = _sigmoid_scalar(z)
+            d = s_i * p * (1.0 - p)
+            augmented = row + [1.0]
+            for j in range(n + 1):
+                for k in range(n + 1):
+                    hessian[j][k] += d * augmented[j] * augmented[k]
+        cost_value, dw, db = self._cost_gradient(X, y, w, b, sample_weight)
+        return cost_value, dw, db, np.array(hessian, dtype=X.dtype) / X.dtype.type(total_weight)
+
+    def _softmax(self, Z):
+        Z = np.asarray(Z)
+        out = np.empty_like(Z)
+        for i, row in enumerate(Z.tolist()):
+            lse = _log_sum_exp(row)
+            out[i] = [math.exp(v - lse) for v in row]
+        return out
+
+    def _softmax_cost_gradient(self, X, y, W, b, sample_weight):
+        m, n = X.shape
+        n_classes = W.shape[0]
+        weights = _weights(sample_weight, m)
+        total_weight = sum(weights)
+        rows = X.tolist()
+        W, b = np.asarray(W).tolist(), np.asarray(b).tolist()
+        loss = 0.0
+        dW = [[0.0] * n for _ in range(n_classes)]
+        db = [0.0] * n_classes
+        for row, label, s_i in zip(rows, y.tolist(), weights):
+            label = int(label)
+            if not 0 <= label < n_classes:
+                raise KernelInputError(f"class indices y must lie in 0..{n_classes - 1}, got {label}")
+            z = [b[k] + sum(x_j * w_kj for x_j, w_kj in zip(row, W[k])) for k in range(n_classes)]
+            lse = _log_sum_exp(z)
+            loss += s_i * (lse - z[label])
+            for k in range(n_classes):
+                residual = s_i * (math.exp(z[k] - lse) - (1.0 if k == label else 0.0))
+                db[k] += residual
+                for j in range(n):
+                    dW[k][j] += residual * row[j]
+        dtype = X.dtype.type
+        return (
+            dtype(loss / total_weight),
+            np.array(dW, dtype=X.dtype) / dtype(total_weight),
+            np.array(db, dtype=X.dtype) / dtype(total_weight),
+        )
 
 
-def softmax_cost(X, y, W, b, sample_weight=None):
-    return softmax_cost_gradient(X, y, W, b, sample_weight)[0]
+backend = PythonBackend()

@@ -5,6 +5,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
+from fastlr.bench.reference import sklearn_objective  # noqa: F401  (the yardstick, shared by the tests)
 from fastlr.dispatch import BACKENDS
 
 
@@ -42,11 +43,3 @@ def make_problem(m=300, n=7, dtype=np.float64, seed=0, scale=1.0, weighted=False
     y = (rng.random(m) < 0.5).astype(dtype)
     sample_weight = rng.uniform(0.1, 2.0, m).astype(dtype) if weighted else None
     return X, y, w, b, sample_weight
-
-
-def sklearn_objective(X, y, coef, intercept, C=1.0, sample_weight=None):
-    """scikit-learn's binary objective C·Σ s_i ℓ_i + ½‖w‖², computed independently."""
-    z = X @ np.ravel(coef) + np.ravel(intercept)[0]
-    losses = np.logaddexp(0, z) - y * z
-    s = np.ones_like(losses) if sample_weight is None else sample_weight
-    return C * float(s @ losses) + 0.5 * float(np.ravel(coef) @ np.ravel(coef))

@@ -5,7 +5,6 @@ tests check that what is written is complete and consistent with itself.
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import subprocess
@@ -16,7 +15,10 @@ import numpy as np
 import pytest
 
 import fastlr
-from fastlr import bench, bench_data, dispatch
+from fastlr import bench
+from fastlr.bench import report as bench_report
+from fastlr.bench import workloads
+from fastlr.kernels.base import Backend
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,7 +48,7 @@ def test_json_has_every_case(report):
     for dtype in ("float32", "float64"):
         for m in (300, 700):
             for operation, backends in [
-                ("read", list(bench_data.READ_PROBES)),
+                ("read", list(workloads.READ_PROBES)),
                 ("sigmoid", ["python", "numpy", "numba"]),
                 ("gradient", ["python", "numpy", "numba", "numpy-two-pass"]),
                 ("fit", ["python", "numpy", "numba", "sklearn"]),
@@ -85,8 +87,8 @@ def test_bytes_read_are_the_input_of_each_operation(report):
 def test_table_has_a_line_per_row_and_the_plot_is_written(report):
     output, document = report
     assert (output / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    rows = [bench.Row(**r) for r in document["rows"]]
-    lines = bench.format_table(rows).splitlines()
+    rows = [bench_report.Row(**r) for r in document["rows"]]
+    lines = bench_report.format_table(rows).splitlines()
     assert lines[0].split() == ["operation", "backend", "dtype", "m", "time", "GB/s", "%", "roof", "vs", "numpy"]
     assert len(lines) == len(rows) + 2
     fit_line = next(line for line in lines if line.startswith("fit") and " sklearn " in line)
@@ -123,44 +125,55 @@ def test_a_capped_case_is_skipped_with_the_reason(tmp_path, capsys):
     assert "python fit is capped at m=10000" in err and "nothing can run" in err
 
 
-def _unusable_gpu(monkeypatch):
-    spec = dispatch.BACKENDS["cupy"]
-    monkeypatch.setitem(dispatch.BACKENDS, "cupy", dataclasses.replace(spec, probe=lambda: "no CUDA device visible"))
+class StandInGpu(Backend):
+    """Registered as "cupy": usable or not, as the test needs."""
+
+    def __init__(self, reason):
+        self.reason = reason
+
+    def unavailable_reason(self):
+        return self.reason
 
 
-def _usable_gpu(monkeypatch):
-    spec = dispatch.BACKENDS["cupy"]
-    monkeypatch.setitem(dispatch.BACKENDS, "cupy", dataclasses.replace(spec, probe=lambda: None))
+@pytest.fixture
+def gpu_backend():
+    """gpu_backend(reason): a stand-in "cupy" backend for the test; the real entry comes back after."""
+
+    def register(reason):
+        fastlr.register_backend("cupy", StandInGpu(reason), replace=True)
+
+    yield register
+    fastlr.unregister_backend("cupy")
 
 
-def test_gpu_without_a_device_is_one_line_and_a_failure(tmp_path, capsys, monkeypatch):
-    _unusable_gpu(monkeypatch)
+def test_gpu_without_a_device_is_one_line_and_a_failure(tmp_path, capsys, gpu_backend):
+    gpu_backend("no CUDA device visible")
     assert bench.main(parse("--gpu", "--output", str(tmp_path))) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no usable GPU: no CUDA device visible" in err
 
 
-def test_gpu_without_the_experiments_module_is_one_line_and_a_failure(tmp_path, capsys, monkeypatch):
-    _usable_gpu(monkeypatch)
-    monkeypatch.setitem(sys.modules, "fastlr.gpu_experiments", None)  # makes the import fail
+def test_gpu_without_the_experiments_module_is_one_line_and_a_failure(tmp_path, capsys, monkeypatch, gpu_backend):
+    gpu_backend(None)
+    monkeypatch.setitem(sys.modules, "fastlr.bench.gpu", None)  # makes the import fail
     assert bench.main(parse("--gpu", "--output", str(tmp_path))) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "fastlr.gpu_experiments is not part of this installation" in err
+    assert err.count("\n") == 1 and "fastlr.bench.gpu is not part of this installation" in err
 
 
-def test_gpu_passes_output_quick_and_sizes_on(tmp_path, monkeypatch):
-    _usable_gpu(monkeypatch)
+def test_gpu_passes_output_quick_and_sizes_on(tmp_path, monkeypatch, gpu_backend):
+    gpu_backend(None)
     calls = []
-    experiments = type(sys)("fastlr.gpu_experiments")
+    experiments = type(sys)("fastlr.bench.gpu")
     experiments.main = lambda argv: calls.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "fastlr.gpu_experiments", experiments)
+    monkeypatch.setitem(sys.modules, "fastlr.bench.gpu", experiments)
     assert bench.main(parse("--gpu", "--quick", "--m", "1000", "--output", str(tmp_path))) == 0
     assert calls == [["--output", str(tmp_path), "--quick", "--m", "1000"]]
 
 
 # -- the shared workloads ----------------------------------------------------------
 def test_dataset_is_seeded_and_in_the_asked_dtype():
-    first, second = bench_data.make_dataset(50, 3, "float32"), bench_data.make_dataset(50, 3, "float32")
+    first, second = workloads.make_dataset(50, 3, "float32"), workloads.make_dataset(50, 3, "float32")
     for array in ("X", "y", "w", "z"):
         np.testing.assert_array_equal(getattr(first, array), getattr(second, array))
         assert getattr(first, array).dtype == np.float32
@@ -169,18 +182,18 @@ def test_dataset_is_seeded_and_in_the_asked_dtype():
 
 
 def test_numpy_two_pass_gradient_is_the_gradient():
-    data = bench_data.make_dataset(200, 5, "float64")
-    dw, db = bench_data.OPERATIONS["gradient"].bind("numpy-two-pass", data)()
+    data = workloads.make_dataset(200, 5, "float64")
+    dw, db = workloads.OPERATIONS["gradient"].bind("numpy-two-pass", data)()
     expected_dw, expected_db = fastlr.get_backend("python").gradient(data.X, data.y, data.w, data.b)
     np.testing.assert_allclose(dw, expected_dw, rtol=1e-10)
     assert db == pytest.approx(expected_db, rel=1e-10)
 
 
 def test_check_runnable_says_why():
-    gradient = bench_data.OPERATIONS["gradient"]
+    gradient = workloads.OPERATIONS["gradient"]
     with pytest.raises(NotImplementedError, match="sklearn does not implement gradient"):
         gradient.check_runnable("sklearn", 10)
-    with pytest.raises(bench_data.SkipCase, match="python gradient is capped"):
+    with pytest.raises(workloads.SkipCase, match="python gradient is capped"):
         gradient.check_runnable("python", 10**6)
     gradient.check_runnable("numpy", 10**7)
 

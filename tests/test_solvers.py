@@ -8,16 +8,17 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.preprocessing import StandardScaler
 
 import fastlr
-from fastlr.solvers import OPTIMIZERS, SCHEDULES
-from tests.conftest import backend_params, sklearn_objective
+from fastlr.bench.reference import relative_gap, sklearn_objective
+from fastlr.solvers import OPTIMIZERS, SCHEDULES, SOLVERS
+from tests.conftest import backend_params
 
 BACKENDS = backend_params(["numpy", "numba-parallel", "cupy"])
 
@@ -36,19 +37,11 @@ def sklearn_fit(X, y, **params):
 
 
 def softmax_objective(X, y, coef, intercept, C=1.0):
-    Z = X @ coef.T + intercept
-    return C * float(np.sum(logsumexp(Z, axis=1) - Z[np.arange(len(y)), y])) + 0.5 * float(np.sum(coef**2))
+    return sklearn_objective(X, y, coef, intercept, C)
 
 
 def elastic_objective(X, y, coef, intercept, C, l1_ratio):
-    z = X @ coef.ravel() + intercept[0]
-    w = coef.ravel()
-    return (C * float(np.sum(np.logaddexp(0, z) - y * z)) + 0.5 * (1 - l1_ratio) * float(w @ w)
-            + l1_ratio * float(np.abs(w).sum()))
-
-
-def relative_gap(value, best):
-    return (value - best) / abs(best)
+    return sklearn_objective(X, y, coef, intercept, C, l1_ratio=l1_ratio)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +116,7 @@ def test_full_batch_gradient_descent(backend, optimizer, breast_cancer, binary_o
     model = fastlr.fit(X, y, backend=backend, solver="gd", optimizer=optimizer, tol=1e-5, max_iter=20_000,
                        **OPTIMIZER_SETTINGS[optimizer])
     assert relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_), binary_optimum) < 1e-4
-    assert len(model.cost_history_) == model.n_iter_[0] + 1 or len(model.cost_history_) == model.n_iter_[0]
+    assert len(model.cost_history_) == model.n_iter_[0] + 1
 
 
 @pytest.mark.parametrize("schedule", sorted(SCHEDULES))
@@ -149,7 +142,7 @@ def test_stochastic_descent(backend, variant, breast_cancer, binary_optimum):
     model = fastlr.fit(X, y, backend=backend, solver="gd", schedule="time", tol=1e-6,
                        n_iter_no_change=settings["max_iter"], random_state=0, **settings)
     assert relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_), binary_optimum) < bound
-    assert len(model.cost_history_) == model.n_iter_[0]  # one entry per epoch
+    assert len(model.cost_history_) == model.n_iter_[0] + 1  # F(θ₀), then one entry per epoch
 
 
 def test_mini_batches_are_reproducible(breast_cancer):
@@ -161,12 +154,26 @@ def test_mini_batches_are_reproducible(breast_cancer):
     assert not np.array_equal(fits[0].coef_, other.coef_)
 
 
-def test_early_stopping_holds_out_rows(breast_cancer):
-    X, y = breast_cancer
-    model = fastlr.fit(X, y, backend="numpy", solver="gd", batch_size=32, early_stopping=True,
-                       validation_fraction=0.2, n_iter_no_change=3, tol=1e-3, max_iter=500, random_state=0)
-    assert model.n_iter_[0] < 500
-    assert model.score(X, y) > 0.95
+def test_early_stopping_stops_on_the_held_out_loss():
+    """Unpenalized on few, wide, noisy rows the training loss falls for ever while the held-out
+    loss turns up: early stopping must stop near the turn and return the best held-out model; the
+    control, the same descent on the same training rows without early stopping, run for the whole
+    budget, ends worse on the held-out rows."""
+    X, y = make_classification(n_samples=240, n_features=60, n_informative=5, flip_y=0.2, random_state=0)
+    settings = dict(backend="numpy", solver="gd", penalty=None, batch_size=16, learning_rate=0.05,
+                    n_iter_no_change=5, tol=0.0, max_iter=300, random_state=0)
+    training, held_out = train_test_split(np.arange(len(y)), test_size=0.25, random_state=0, stratify=y)
+
+    def held_out_loss(model):
+        return sklearn_objective(X[held_out], y[held_out], model.coef_, model.intercept_) / len(held_out)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        stopped = fastlr.fit(X, y, early_stopping=True, validation_fraction=0.25, **settings)
+        control = fastlr.fit(X[training], y[training], **{**settings, "n_iter_no_change": 300})
+    assert stopped.n_iter_[0] < 100 and control.n_iter_[0] == 300
+    assert held_out_loss(stopped) < 0.9 * held_out_loss(control)
+    assert len(stopped.cost_history_) == stopped.n_iter_[0] + 1
 
 
 # -- L1 and elastic net: saga's optimum and sparsity ---------------------------------
@@ -236,6 +243,62 @@ def test_warm_start_resumes(breast_cancer):
     first = model.fit(X, y).n_iter_[0]
     second = model.fit(X, y).n_iter_[0]
     assert second < first // 4
+
+
+HISTORY_CASES = {
+    "gd": dict(solver="gd", max_iter=40, tol=0),
+    "sgd": dict(solver="gd", batch_size=1, max_iter=3, tol=0, random_state=0),
+    "minibatch": dict(solver="gd", batch_size=64, max_iter=5, tol=0, random_state=0),
+    "lbfgs": dict(solver="lbfgs", tol=1e-8),
+    "newton": dict(solver="newton", tol=1e-8),
+    "fista-l1": dict(solver="fista", penalty="l1", C=0.5, tol=1e-7, max_iter=5000),
+    "gd-max-iter-0": dict(solver="gd", max_iter=0),
+    "lbfgs-max-iter-0": dict(solver="lbfgs", max_iter=0),
+}
+
+
+def test_every_solver_has_a_history_case():
+    assert {case["solver"] for case in HISTORY_CASES.values()} == set(SOLVERS)
+
+
+@pytest.mark.parametrize("problem", ["binary", "ovr", "softmax"])
+@pytest.mark.parametrize("case", list(HISTORY_CASES))
+def test_history_starts_at_theta0_and_has_one_entry_per_iteration(case, problem, breast_cancer, digits):
+    """For every solver and sub-problem: cost_history_[0] = F(0), len = n_iter_ + 1, and the last
+    entry is F at the returned coefficients, computed here with scikit-learn's objective."""
+    params = dict(HISTORY_CASES[case])
+    if problem == "softmax" and params["solver"] == "newton":
+        pytest.skip("newton fits one-vs-rest only")
+    X, y = breast_cancer if problem == "binary" else (digits[0][:400], digits[1][:400])
+    params["multi_class"] = {"binary": "auto", "ovr": "ovr", "softmax": "multinomial"}[problem]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = fastlr.fit(X, y, backend="numpy", **params)
+    C, l1_ratio = params.get("C", 1.0), 1.0 if params.get("penalty") == "l1" else 0.0
+    histories = model.cost_history_ if isinstance(model.cost_history_, list) else [model.cost_history_]
+    assert len(histories) == len(model.n_iter_)
+    if problem == "softmax":
+        end = sklearn_objective(X, y, model.coef_, model.intercept_, C, l1_ratio=l1_ratio) / (C * len(y))
+        starts, ends = [np.log(10)], [end]
+    else:
+        classes = [1] if problem == "binary" else range(10)
+        starts = [np.log(2)] * len(classes)
+        ends = [
+            sklearn_objective(X, (y == k).astype(float), model.coef_[i], model.intercept_[i], C, l1_ratio=l1_ratio)
+            / (C * len(y))
+            for i, k in enumerate(classes)
+        ]
+    for history, n_iter, start, end in zip(histories, model.n_iter_, starts, ends):
+        assert len(history) == n_iter + 1
+        assert history[0] == pytest.approx(start, rel=1e-12)
+        assert history[-1] == pytest.approx(end, rel=1e-10)
+
+
+def test_max_iter_zero_returns_the_starting_model_with_a_warning(breast_cancer):
+    X, y = breast_cancer
+    with pytest.warns(ConvergenceWarning, match="max_iter=0"):
+        model = fastlr.fit(X, y, backend="numpy", solver="lbfgs", max_iter=0)
+    assert model.n_iter_[0] == 0 and np.all(model.coef_ == 0) and len(model.cost_history_) == 1
 
 
 @pytest.mark.parametrize("solver", ["gd", "lbfgs", "newton", "fista"])

@@ -2,33 +2,50 @@
 
 A registry maps each solver name to its function and to what it supports;
 :func:`select_solver` resolves ``"auto"`` and rejects combinations that
-cannot work with a message naming the solvers that can.
+cannot work with a message naming the solvers that can. :func:`solve` runs
+one: it gives the solver an :class:`~fastlr.solvers.record.IterationRecord`
+(history, progress, device sync, divergence, the stop test) and passes the
+held-out objective only to solvers that can stop early on it.
+
+Every ``minimize`` function has the signature
+``minimize(objective, theta0, options, record[, validation]) -> SolverResult``.
 """
 
 from dataclasses import dataclass
 from typing import Callable
 
 from fastlr import config
-from fastlr.solvers.common import DivergenceError, SolverOptions, SolverResult
 from fastlr.solvers.fista import minimize_fista
+from fastlr.solvers.gd import DIVERGENCE_HINT as GD_DIVERGENCE_HINT
 from fastlr.solvers.gd import gradient_descent
 from fastlr.solvers.lbfgs import minimize_lbfgs
 from fastlr.solvers.newton import minimize_newton
 from fastlr.solvers.optimizers import OPTIMIZERS
+from fastlr.solvers.record import DivergenceError, IterationRecord, SolverOptions, SolverResult
 from fastlr.solvers.schedules import SCHEDULES
 
 SMOOTH = frozenset({"l2", None})
 ALL_PENALTIES = frozenset({"l2", "l1", "elasticnet", None})
 
+SCALING_ADVICE = "standardize the features (sklearn's StandardScaler)"
+
 
 @dataclass(frozen=True)
 class SolverSpec:
+    """One solver: its function, what it supports, and what to tell a user when it stops short.
+
+    ``early_stopping``: it takes a held-out ``validation`` objective.
+    ``advice``: by stop reason (see :mod:`fastlr.solvers.record`), the advice
+    of a ConvergenceWarning.
+    """
+
     name: str
     minimize: Callable
     penalties: frozenset
     multinomial: bool
-    stochastic: bool
-    advice: str
+    early_stopping: bool
+    advice: dict
+    divergence_hint: str = "the data may need scaling"
 
 
 SOLVERS = {
@@ -36,20 +53,28 @@ SOLVERS = {
     for spec in (
         SolverSpec(
             "gd", gradient_descent, ALL_PENALTIES, True, True,
-            "increase max_iter or learning_rate, try optimizer='nesterov' or 'adam', "
-            "or use solver='lbfgs'",
+            {
+                "max_iter": "increase max_iter or learning_rate, or use solver='lbfgs'",
+                "stalled": f"the steps no longer change the cost: raise learning_rate or lower decay, or {SCALING_ADVICE}",
+                "no_improvement": "the epoch score stopped improving before the gradient met tol: raise "
+                "n_iter_no_change, learning_rate or batch_size, lower decay, or use solver='lbfgs'",
+            },
+            GD_DIVERGENCE_HINT,
         ),
         SolverSpec(
             "lbfgs", minimize_lbfgs, SMOOTH, True, False,
-            "increase max_iter, or standardize the features (sklearn's StandardScaler)",
+            {"max_iter": f"increase max_iter, or {SCALING_ADVICE}",
+             "stalled": f"the cost stopped decreasing above tol: {SCALING_ADVICE}, or use float64 data"},
         ),
         SolverSpec(
             "newton", minimize_newton, SMOOTH, False, False,
-            "increase max_iter; without a penalty on separable data the optimum is at infinity",
+            {"max_iter": "increase max_iter; without a penalty on separable data the optimum is at infinity",
+             "stalled": f"no Newton step decreases the cost any more: {SCALING_ADVICE}, or use float64 data"},
         ),
         SolverSpec(
             "fista", minimize_fista, ALL_PENALTIES, True, False,
-            "increase max_iter, or standardize the features (sklearn's StandardScaler)",
+            {"max_iter": f"increase max_iter, or {SCALING_ADVICE}",
+             "stalled": f"the cost stopped decreasing above tol: {SCALING_ADVICE}, or use float64 data"},
         ),
     )
 }
@@ -90,8 +115,16 @@ def select_solver(name, penalty, n_features, multinomial):
     return spec
 
 
+def solve(spec, objective, theta0, options, check_every=1, validation=None) -> SolverResult:
+    """Run solver ``spec`` on ``objective`` from ``theta0`` with a fresh iteration record."""
+    record = IterationRecord(objective, options, check_every, spec.divergence_hint)
+    extra = {"validation": validation} if spec.early_stopping else {}
+    return spec.minimize(objective, theta0, options, record, **extra)
+
+
 __all__ = [
     "DivergenceError",
+    "IterationRecord",
     "OPTIMIZERS",
     "SCHEDULES",
     "SOLVERS",
@@ -99,4 +132,5 @@ __all__ = [
     "SolverResult",
     "SolverSpec",
     "select_solver",
+    "solve",
 ]

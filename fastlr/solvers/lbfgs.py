@@ -1,40 +1,46 @@
 """L-BFGS through ``scipy.optimize.minimize(method="L-BFGS-B")``.
 
 Each evaluation is one fused ``cost_gradient`` (one pass over X); only the
-n-sized θ and gradient cross between SciPy (host) and the backend.
+n-sized θ and gradient cross between SciPy (host) and the backend. The
+iteration record sees every accepted iterate through SciPy's callback and
+stops SciPy (``StopIteration``) when it is done.
 """
 
 import numpy as np
 from scipy.optimize import minimize
 
-from fastlr.solvers.common import COST_RTOL, SolverResult, progress_bar, to_host
+from fastlr.solvers.record import COST_RTOL
 
 
-def minimize_lbfgs(objective, theta0, options, validation=None):
+def minimize_lbfgs(objective, theta0, options, record):
     """Minimise the smooth objective F with L-BFGS; stops when ‖∇F‖∞ ≤ tol."""
     xp = objective.xp
-    history = []
+    last = {}
 
     def cost_and_gradient(theta):
+        if "theta" in last and np.array_equal(theta, last["theta"]):
+            return last["cost"], last["gradient"]  # SciPy starts with θ₀, evaluated below already
         smooth, gradient = objective.value_and_gradient(xp.asarray(theta))
-        return float(smooth), to_host(objective, gradient)
+        last.update(theta=np.array(theta), cost=float(smooth), gradient=record.to_host(gradient))
+        return last["cost"], last["gradient"]
 
-    with progress_bar(options, options.max_iter) as bar:
+    def callback(intermediate_result):
+        # SciPy's last evaluation is at the accepted iterate: its gradient gives the optimality.
+        optimality = None
+        if np.array_equal(intermediate_result.x, last["theta"]):
+            optimality = np.abs(last["gradient"]).max()
+        if record.step(float(intermediate_result.fun), optimality):
+            raise StopIteration
 
-        def record(intermediate_result):
-            history.append(float(intermediate_result.fun))
-            bar.set_postfix(cost=f"{history[-1]:.6g}", refresh=False)
-            bar.update()
-
+    theta = np.asarray(theta0, dtype=np.float64)
+    cost, gradient = cost_and_gradient(theta)
+    if not record.start(cost, np.abs(gradient).max()):
         result = minimize(
-            cost_and_gradient,
-            np.asarray(theta0, dtype=np.float64),
-            jac=True,
-            method="L-BFGS-B",
-            callback=record,
+            cost_and_gradient, theta, jac=True, method="L-BFGS-B", callback=callback,
             options={"maxiter": options.max_iter, "gtol": options.tol, "ftol": COST_RTOL, "maxls": 50},
         )
-    if not history or history[-1] != float(result.fun):
-        history.append(float(result.fun))
-    converged = result.status == 0
-    return SolverResult(np.asarray(result.x, dtype=np.float64), int(result.nit), converged, history)
+        # SciPy may stop on its own: the gradient test, or no decrease left (ftol, a failed line search).
+        record.stop("stalled")
+        theta = np.asarray(result.x, dtype=np.float64)
+        gradient = cost_and_gradient(theta)[1]
+    return record.finish(theta, np.abs(gradient).max())

@@ -11,7 +11,7 @@ holds the next gradient and Hessian, so a full step costs one pass.
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from fastlr.solvers.common import SolverResult, progress_bar, stalled, to_host
+from fastlr.solvers.record import stalled
 
 ARMIJO = 1e-4
 MIN_STEP = 1e-10
@@ -20,6 +20,11 @@ MIN_STEP = 1e-10
 def _newton_direction(hessian, gradient):
     """Solve H d = −g by Cholesky, adding a growing ridge if H is not positive definite
     (no penalty on separable data makes H singular)."""
+    if not np.all(np.isfinite(hessian)):
+        raise FloatingPointError(
+            "Newton's Hessian is not finite (it overflowed): standardize the features "
+            "(sklearn's StandardScaler), use float64 data, or use solver='lbfgs'"
+        )
     ridge = 0.0
     scale = max(float(np.abs(np.diag(hessian)).max()), 1e-12)
     while True:
@@ -30,45 +35,30 @@ def _newton_direction(hessian, gradient):
             ridge = max(2 * ridge, 1e-10 * scale)
 
 
-def minimize_newton(objective, theta0, options, validation=None):
+def minimize_newton(objective, theta0, options, record):
     """Minimise F (smooth penalties only) by Newton's method; stops when ‖∇F‖∞ ≤ tol."""
     xp = objective.xp
     theta = np.asarray(theta0, dtype=np.float64)
 
     def evaluate(point):
         cost, gradient, hessian = objective.value_gradient_hessian(xp.asarray(point))
-        return float(cost), to_host(objective, gradient), to_host(objective, hessian)
+        return float(cost), record.to_host(gradient), record.to_host(hessian)
 
     cost, gradient, hessian = evaluate(theta)
-    history = [cost]
-    converged = False
-    iteration = 0
-    with progress_bar(options, options.max_iter) as bar:
-        for iteration in range(options.max_iter):
-            if np.abs(gradient).max() <= options.tol:
-                converged = True
+    record.start(cost, np.abs(gradient).max())
+    while not record.done:
+        direction = _newton_direction(hessian, gradient)
+        slope = float(gradient @ direction)
+        step = 1.0
+        while True:
+            trial = theta + step * direction
+            trial_cost, trial_gradient, trial_hessian = evaluate(trial)
+            # Near the optimum the decrease is below rounding: halving on
+            # that noise would cost a pass over X per halving for nothing.
+            if trial_cost <= cost + ARMIJO * step * slope or step < MIN_STEP or stalled(cost, trial_cost):
                 break
-            direction = _newton_direction(hessian, gradient)
-            slope = float(gradient @ direction)
-            step = 1.0
-            while True:
-                trial = theta + step * direction
-                trial_cost, trial_gradient, trial_hessian = evaluate(trial)
-                # Near the optimum the decrease is below rounding: halving on
-                # that noise would cost a pass over X per halving for nothing.
-                if trial_cost <= cost + ARMIJO * step * slope or step < MIN_STEP or stalled(cost, trial_cost):
-                    break
-                step *= 0.5
-            done = stalled(cost, trial_cost)
-            theta, cost, gradient, hessian = trial, trial_cost, trial_gradient, trial_hessian
-            history.append(cost)
-            bar.set_postfix(cost=f"{cost:.6g}", refresh=False)
-            bar.update()
-            if done or step < MIN_STEP:
-                converged = np.abs(gradient).max() <= options.tol or done
-                iteration += 1
-                break
-        else:
-            iteration = options.max_iter
-            converged = np.abs(gradient).max() <= options.tol
-    return SolverResult(theta, iteration, converged, history)
+            step *= 0.5
+        theta, cost, gradient, hessian = trial, trial_cost, trial_gradient, trial_hessian
+        if not record.step(cost, np.abs(gradient).max()) and step < MIN_STEP:
+            record.stop("stalled")  # no step along the Newton direction decreases F
+    return record.finish(theta)

@@ -29,7 +29,7 @@ __device__ __forceinline__ double warp_sum(double value) {
 __device__ __forceinline__ void logistic_loss_residual(double z, double y, double* loss, double* residual) {
     const double e = exp(-fabs(z));
     const double inverse = 1.0 / (1.0 + e);
-    *loss = fmax(z, 0.0) + log1p(e) - y * z;
+    *loss = (fmax(z, 0.0) - y * z) + log1p(e);  // exact first term, small one last
     *residual = (z > 0.0 ? inverse : e * inverse) - y;
 }
 
@@ -44,7 +44,7 @@ template <typename T>
 __device__ __forceinline__ void logistic_loss_residual_t(T z, T y, T* loss, T* residual) {
     const T e = exp_t(-fabs(z));
     const T inverse = T(1) / (T(1) + e);
-    *loss = fmax(z, T(0)) + log1p_t(e) - y * z;
+    *loss = (fmax(z, T(0)) - y * z) + log1p_t(e);
     *residual = (z > T(0) ? inverse : e * inverse) - y;
 }
 

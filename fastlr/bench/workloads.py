@@ -1,7 +1,7 @@
 """Workloads shared by every fastlr benchmark: seeded data and the calls to time.
 
 The asv suite (``benchmarks/asv_*.py``), the pytest-benchmark suite
-(``benchmarks/test_bench_*.py``) and ``fastlr bench`` (:mod:`fastlr.bench`)
+(``benchmarks/test_bench_*.py``) and ``fastlr bench`` (:mod:`fastlr.bench.command`)
 all take their data and their timed calls from here, so the three measure the
 same thing. Nothing here times anything.
 
@@ -15,7 +15,7 @@ the environment shrinks every size, so that CI can run every benchmark once.
 
 Implementations
 ---------------
-An operation runs on each backend of the registry (:data:`fastlr.dispatch.BACKENDS`)
+An operation runs on each registered backend (:func:`fastlr.dispatch.backend_report`)
 and on its peers: a plain NumPy two-pass gradient for ``gradient`` (the
 vectorized baseline) and scikit-learn's fastest solver for ``fit``. Cases that
 cannot run (a backend unusable here, the python backend beyond the rows it
@@ -34,8 +34,9 @@ from scipy.special import expit
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 
-from fastlr.demo import objective
-from fastlr.dispatch import BACKENDS, get_backend
+from fastlr.bench import reference
+from fastlr.bench.reference import sklearn_objective
+from fastlr.dispatch import BACKENDS, get_backend, unavailable_reason
 from fastlr.estimator import fit
 
 #: Features per row. At 50, one float64 row is 400 bytes against two exp/log1p
@@ -211,7 +212,7 @@ class Operation:
         cap = self.max_rows.get(implementation)
         if cap is not None and m > cap:
             raise SkipCase(f"{implementation} {self.name} is capped at m={cap} (beyond, it takes minutes)")
-        reason = BACKENDS[implementation].unavailable_reason() if implementation in BACKENDS else None
+        reason = unavailable_reason(implementation) if implementation in BACKENDS else None
         if reason is not None:
             raise SkipCase(f"{implementation}: {reason}")
 
@@ -261,6 +262,8 @@ def implementations(operation_names) -> list:
 
 
 IMPLEMENTATIONS = implementations(OPERATIONS)
+#: The implementations that are not fastlr backends.
+PEERS = [name for name in IMPLEMENTATIONS if name not in BACKENDS]
 
 
 def blas_threads(implementation: str) -> Optional[int]:
@@ -314,9 +317,9 @@ OPTIMUM_SOLVERS = {
 def reference_objective(X, y) -> float:
     """scikit-learn's best: C·Σℓ + ½‖w‖² at newton-cholesky's solution to ``REFERENCE_TOL``."""
     model = _sklearn_solver("newton-cholesky", X, y, tol=REFERENCE_TOL)
-    return float(objective(X, y, model.coef_, model.intercept_, FIT_C))
+    return sklearn_objective(X, y, model.coef_, model.intercept_, FIT_C)
 
 
 def relative_gap(model, X, y, best: float) -> float:
     """(J(model) − J*) / |J*| with J scikit-learn's objective and J* :func:`reference_objective`."""
-    return (float(objective(X, y, model.coef_, model.intercept_, FIT_C)) - best) / abs(best)
+    return reference.relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_, FIT_C), best)

@@ -16,7 +16,7 @@ The roof is the device-to-device copy bandwidth measured in the same run
 the bytes of X it must read (m·n·itemsize) over its time. Results go to JSON
 and a PNG under ``--output`` (default ``benchmarks/results``).
 
-Run: ``python -m fastlr.gpu_experiments`` or ``fastlr bench --gpu``.
+Run: ``python -m fastlr.bench.gpu`` or ``fastlr bench --gpu``.
 """
 
 import argparse
@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 import fastlr
-from fastlr.dispatch import get_backend
+from fastlr.dispatch import get_backend, unavailable_reason
 
 DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 3 * 10**7, 10**8)
 QUICK_SIZES = (10**4, 10**5, 10**6)
@@ -38,7 +38,7 @@ DEFAULT_DTYPES = ("float32", "float64")
 MEMORY_SHARE_FOR_X = 0.4
 
 
-def _median_gpu_seconds(function, repeats, warmup=3):
+def median_gpu_seconds(function, repeats, warmup=3):
     from cupyx.profiler import benchmark
 
     result = benchmark(function, (), n_repeat=repeats, n_warmup=warmup)
@@ -49,12 +49,12 @@ def copy_bandwidth(cp, n_bytes=4 * 2**30, repeats=20):
     """Device-to-device copy of ``n_bytes``: (read + write bytes) / median time, in B/s."""
     source = cp.ones(n_bytes // 4, dtype=cp.float32)
     target = cp.empty_like(source)
-    seconds = _median_gpu_seconds(lambda: cp.copyto(target, source), repeats)
+    seconds = median_gpu_seconds(lambda: cp.copyto(target, source), repeats)
     del source, target
     return 2 * n_bytes / seconds
 
 
-def _problem(cp, m, n, dtype, seed=0):
+def make_problem(cp, m, n, dtype, seed=0):
     """Random X (m, n) on the device and labels drawn from a logistic model."""
     rng = cp.random.default_rng(seed)
     X = rng.standard_normal((m, n), dtype=cp.float32).astype(dtype, copy=False)
@@ -122,10 +122,10 @@ def run(sizes, features, dtypes, repeats, fit_sizes, progress=print):
                 itemsize = np.dtype(dtype).itemsize
                 if not _fits(m, n, itemsize, device.mem_info[0]):
                     continue
-                X, y, w = _problem(cp, m, n, dtype)
+                X, y, w = make_problem(cp, m, n, dtype)
                 x_bytes = m * n * itemsize
                 for name, function in variants.items():
-                    seconds = _median_gpu_seconds(lambda: function(X, y, w, 0.1), repeats)
+                    seconds = median_gpu_seconds(lambda: function(X, y, w, 0.1), repeats)
                     row = {"variant": name, "dtype": dtype, "m": m, "n": n, "seconds": seconds,
                            "x_bytes": x_bytes, "GBps": x_bytes / seconds / 1e9,
                            "percent_of_roof": 100 * x_bytes / seconds / roof}
@@ -203,7 +203,7 @@ def plot(record, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fastlr.gpu_experiments", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m fastlr.bench.gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only (seconds)")
     parser.add_argument("--m", type=int, nargs="+", help="row counts to sweep")
     parser.add_argument("--n", type=int, nargs="+", default=list(DEFAULT_FEATURES))
@@ -212,7 +212,7 @@ def main(argv=None):
     parser.add_argument("--fit-m", type=int, nargs="*", default=[10**7], help="row counts with a full fit")
     parser.add_argument("--output", type=pathlib.Path, default=pathlib.Path("benchmarks/results"))
     args = parser.parse_args(argv)
-    reason = fastlr.dispatch.BACKENDS["cupy"].unavailable_reason()
+    reason = unavailable_reason("cupy")
     if reason is not None:
         parser.exit(1, f"fastlr gpu experiments: the cupy backend cannot run here: {reason}\n")
     sizes = args.m or (QUICK_SIZES if args.quick else DEFAULT_SIZES)

@@ -1,0 +1,189 @@
+"""``fastlr bench``: time every kernel and the fit on each backend against the machine's read bandwidth.
+
+For each dtype and m, the run generates one dataset
+(:func:`fastlr.bench.workloads.make_dataset`), measures the roof on it, reading all
+of X once each way of :data:`fastlr.bench.workloads.READ_PROBES` (``X @ w``, and
+``X.sum()`` on one thread and on every core), then times each operation on each
+implementation: a warm-up on a few rows first (JIT compilation), then repeated
+samples, of which it keeps the median. Effective bandwidth is bytes of input
+read / time, in GB/s of 10⁹ bytes (X for the cost and gradient kernels, z for
+``sigmoid``); the roof is the fastest read of X at the same m and dtype. Below a
+few MB the input sits in cache, so "bandwidth" there is cache bandwidth, and
+``sigmoid``, whose input is n times smaller than X, can exceed 100 % of the
+roof; so can a kernel that reads X faster than all three probes.
+
+Writes ``bench.json`` (every row of the printed table, the settings and the
+machine) and ``bench.png`` (time against m, log-log, one line per backend, the
+roof as a dashed line) in ``--output``. ``python -m fastlr.bench --help`` lists
+the options; ``fastlr bench`` takes the same ones.
+"""
+
+import argparse
+import importlib
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from fastlr.bench import workloads
+from fastlr.bench.report import READ_OPERATION, format_table, make_row, plot, write_json
+from fastlr.bench.timing import measure, measure_roof, timing_policy
+from fastlr.dispatch import available_backends, unavailable_reason, is_usable
+from fastlr.threads import blas_threads_limited
+
+
+def make_plan(operations, implementations, row_counts) -> tuple:
+    """({m: [(operation, implementation), ...]}, notes): the cases that can run at
+    each m, and why others that were asked for cannot."""
+    plan, notes = {}, []
+    for m in row_counts:
+        plan[m] = []
+        for name in operations:
+            operation = workloads.OPERATIONS[name]
+            for implementation in implementations:
+                if implementation not in operation.implementations():
+                    continue
+                try:
+                    operation.check_runnable(implementation, m)
+                except workloads.SkipCase as skip:
+                    notes.append(str(skip))
+                else:
+                    plan[m].append((operation, implementation))
+    return plan, list(dict.fromkeys(notes))
+
+
+def _measure_size(data, cases, policy, progress) -> list:
+    """The rows of one dataset: its roof, then every case on it."""
+    read_seconds, roof = measure_roof(data, policy)
+    rows = [make_row(READ_OPERATION, probe, data, seconds, data.X.nbytes, roof) for probe, seconds in read_seconds.items()]
+    progress.update(len(read_seconds))
+    for operation, implementation in cases:
+        progress.set_postfix_str(f"{operation.name} {implementation} m={data.m} {data.dtype}")
+        operation.warm_up(implementation, data)
+        thunk = operation.bind(implementation, data)
+        with blas_threads_limited(workloads.blas_threads(implementation)):
+            seconds = measure(thunk, policy)
+        rows.append(make_row(operation.name, implementation, data, seconds, operation.bytes_read(data), roof))
+        progress.update()
+    return rows
+
+
+def run(plan, n, dtypes, policy) -> list:
+    """Measure every case of ``plan`` (from :func:`make_plan`) for each dtype; one :class:`Row` each.
+
+    One dataset lives at a time (the largest X is GBs): each is generated, used
+    by :func:`_measure_size` and dropped before the next.
+    """
+    total = len(dtypes) * sum(len(workloads.READ_PROBES) + len(cases) for cases in plan.values())
+    rows = []
+    with tqdm(total=total, desc="fastlr bench", unit="case", disable=None) as progress:
+        for dtype in dtypes:
+            for m, cases in plan.items():
+                progress.set_postfix_str(f"generating m={m} {dtype}")
+                rows += _measure_size(workloads.make_dataset(m, n, dtype), cases, policy, progress)
+    _add_speedups(rows)
+    return rows
+
+
+def _add_speedups(rows) -> None:
+    numpy_seconds = {(r.operation, r.m, r.dtype): r.seconds for r in rows if r.backend == "numpy"}
+    for row in rows:
+        reference = numpy_seconds.get((row.operation, row.m, row.dtype))
+        row.speedup_vs_numpy = None if reference is None else reference / row.seconds
+
+
+# -- command line -------------------------------------------------------------------------
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``fastlr bench`` to ``parser``."""
+    parser.add_argument("--quick", action="store_true", help="small sizes and few samples: a check, not a measurement")
+    parser.add_argument(
+        "--backends", nargs="+", metavar="NAME",
+        help=f"backends and peers to run (default: every usable one); known: {', '.join(workloads.IMPLEMENTATIONS)}",
+    )
+    parser.add_argument(
+        "--operations", nargs="+", metavar="NAME",
+        help=f"operations to time (default: all); known: {', '.join(workloads.OPERATIONS)}",
+    )
+    parser.add_argument(
+        "--m", nargs="+", type=int, metavar="ROWS",
+        help=f"row counts (default: {' '.join(map(str, workloads.ROW_COUNTS))}; "
+        f"with --quick: {' '.join(map(str, workloads.QUICK_ROW_COUNTS))})",
+    )
+    parser.add_argument("--n", type=int, default=workloads.N_FEATURES, help="features (default: %(default)s)")
+    parser.add_argument("--dtype", nargs="+", choices=workloads.DTYPES, default=["float64"], help="(default: float64)")
+    parser.add_argument(
+        "--output", type=Path, default=Path("out/bench"), help="folder for bench.json and bench.png (default: %(default)s)"
+    )
+    parser.add_argument("--gpu", action="store_true", help="run fastlr.bench.gpu instead (needs a CUDA device)")
+
+
+def _check_names(kind: str, names, known) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+
+
+def _selection(args) -> tuple:
+    """(operations, implementations, row counts, dtypes) from the arguments, each
+    without repeats; ValueError on bad input."""
+    operations = list(dict.fromkeys(args.operations or workloads.OPERATIONS))
+    _check_names("operation", operations, list(workloads.OPERATIONS))
+    usable = [*available_backends(), *workloads.PEERS]
+    implementations = list(dict.fromkeys(args.backends or usable))
+    _check_names("backend", implementations, workloads.IMPLEMENTATIONS)
+    row_counts = sorted(set(args.m or (workloads.QUICK_ROW_COUNTS if args.quick else workloads.ROW_COUNTS)))
+    if row_counts[0] < 1 or args.n < 1:
+        raise ValueError("--m and --n must be positive")
+    return operations, implementations, row_counts, list(dict.fromkeys(args.dtype))
+
+
+def _run_gpu_experiments(args) -> int:
+    """``fastlr.bench.gpu.main`` with --output, --quick and --m passed on
+    (its sizes, feature counts and dtypes default to its own GPU-sized sweep)."""
+    if not is_usable("cupy"):
+        print(f"fastlr bench --gpu: no usable GPU: {unavailable_reason('cupy')}", file=sys.stderr)
+        return 1
+    try:
+        experiments = importlib.import_module("fastlr.bench.gpu")
+    except ModuleNotFoundError as exc:
+        if exc.name != "fastlr.bench.gpu":
+            raise
+        print("fastlr bench --gpu: fastlr.bench.gpu is not part of this installation", file=sys.stderr)
+        return 1
+    argv = ["--output", str(args.output), *(["--quick"] if args.quick else [])]
+    if args.m:
+        argv += ["--m", *map(str, args.m)]
+    return experiments.main(argv)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``fastlr bench`` with parsed ``args``; returns the exit status."""
+    if args.gpu:
+        return _run_gpu_experiments(args)
+    try:
+        operations, implementations, row_counts, dtypes = _selection(args)
+    except ValueError as exc:
+        print(f"fastlr bench: {exc}", file=sys.stderr)
+        return 2
+    plan, notes = make_plan(operations, implementations, row_counts)
+    for note in notes:
+        print(f"fastlr bench: skipped: {note}", file=sys.stderr)
+    if not any(plan.values()):
+        print("fastlr bench: nothing can run with these options", file=sys.stderr)
+        return 2
+    policy = timing_policy(args.quick)
+    rows = run(plan, args.n, dtypes, policy)
+    print(format_table(rows))
+    args.output.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "operations": operations, "backends": implementations, "m": row_counts, "n": args.n,
+        "dtypes": dtypes, "quick": args.quick, "timing": asdict(policy),
+    }
+    write_json(args.output / "bench.json", rows, settings)
+    print(f"wrote {args.output / 'bench.json'}")
+    if plot(args.output / "bench.png", rows):
+        print(f"wrote {args.output / 'bench.png'}")
+    else:
+        print("fastlr bench: matplotlib is not installed, so no plot (pip install 'fastlr[plot]')", file=sys.stderr)
+    return 0

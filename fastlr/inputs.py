@@ -1,0 +1,140 @@
+"""From what the user passed to what the solvers need: one adapter per kind of input.
+
+:func:`prepare_training_data` hands X to the first adapter of :data:`ADAPTERS`
+that takes it. Each adapter owns, for its kind of input, the validation
+(:mod:`fastlr.validation`'s rules), the label encoding, the folding of class
+weights into sample weights and the placement on the backend's device, and
+returns one :class:`TrainingData`:
+
+- :class:`InMemoryInput`: NumPy arrays and everything NumPy can read (lists,
+  DataFrames, memory maps) on the host backends; CuPy arrays, checked on the
+  device, on ``cupy``; host data with ``backend="cupy"`` is copied there once.
+- :class:`ChunkedInput`: dask arrays, fitted chunk by chunk
+  (:mod:`fastlr.distributed`, imported only for dask input).
+
+A new kind of input (sparse matrices, say) is one more adapter class with
+``handles`` and ``prepare``, placed in :data:`ADAPTERS` before the catch-all
+in-memory one; nothing downstream changes.
+"""
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from fastlr import validation
+from fastlr.dispatch import get_backend, is_dask_array, resolve_backend_name
+from fastlr.kernels.base import Backend
+from fastlr.objective import Objective
+
+
+@dataclass
+class TrainingData:
+    """Validated training data, where the backend computes on it.
+
+    X : array of shape (n_samples, n_features)
+        On the backend's device (or chunked), float32 or float64, C-contiguous.
+    y_index : array of shape (n_samples,)
+        The class index 0..K-1 of each row, where X lives.
+    classes : ndarray of shape (K,)
+        The sorted labels, on the host: ``classes_``.
+    sample_weight : array of shape (n_samples,) or None
+        Class weights folded in, where X lives.
+    backend : Backend
+        What evaluates the objective on X.
+    backend_name : str
+        Reported as ``backend_`` (the per-chunk backend for chunked data).
+    objective : callable
+        Builds the :class:`~fastlr.objective.Objective` of a sub-problem, called like it.
+    feature_names : ndarray of shape (n_features,) or None
+        String column names of a DataFrame X.
+    random_rows : bool
+        Whether rows can be drawn at random cheaply (mini-batches, validation splits).
+    """
+
+    X: object
+    y_index: object
+    classes: np.ndarray
+    sample_weight: object
+    backend: Backend
+    backend_name: str
+    objective: Callable = Objective
+    feature_names: Optional[np.ndarray] = None
+    random_rows: bool = True
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+
+class InMemoryInput:
+    """Arrays held whole in host or device memory."""
+
+    @staticmethod
+    def handles(X) -> bool:
+        return True
+
+    @staticmethod
+    def prepare(X, y, sample_weight, *, backend, class_weight, estimator_name):
+        name = resolve_backend_name(backend, X)
+        kernels = get_backend(name)
+        xp = kernels.xp
+        if kernels.accepts(X) and xp is not np:
+            # Device data stays where it is (other CUDA arrays are viewed, not copied) and is checked there.
+            X = validation.check_device_matrix(xp.asarray(X), xp)
+            y = validation.check_device_labels(y, X.shape[0], xp)
+            sample_weight = validation.check_device_sample_weight(sample_weight, X.shape[0], X.dtype, xp)
+            feature_names = None
+        else:
+            X, y, sample_weight, feature_names = validation.check_host_fit_data(X, y, sample_weight, estimator_name)
+        classes, y_index = encode_labels(y, kernels)
+        validation.check_classes(classes)
+        # The one copy of a fit to the device (a no-op on the CPU and for device input).
+        X = kernels.to_device(X)
+        y_index = kernels.to_device(y_index)
+        if sample_weight is not None:
+            sample_weight = kernels.to_device(sample_weight)
+        sample_weight = validation.fold_class_weight(
+            class_weight, classes, y_index, sample_weight, xp=xp, to_host=kernels.to_host, dtype=X.dtype
+        )
+        return TrainingData(X, y_index, classes, sample_weight, kernels, name, feature_names=feature_names)
+
+
+class ChunkedInput:
+    """dask arrays: validated and fitted chunk by chunk (dask is an optional extra)."""
+
+    @staticmethod
+    def handles(X) -> bool:
+        return is_dask_array(X)
+
+    @staticmethod
+    def prepare(X, y, sample_weight, *, backend, class_weight, estimator_name):
+        from fastlr import distributed
+
+        return distributed.prepare_training_data(X, y, sample_weight, backend=backend, class_weight=class_weight)
+
+
+#: Tried in order; the first whose ``handles(X)`` is true prepares X.
+ADAPTERS = (ChunkedInput, InMemoryInput)
+
+
+def prepare_training_data(X, y, sample_weight=None, *, backend="auto", class_weight=None,
+                          estimator_name="LogisticRegression") -> TrainingData:
+    """Validate (X, y, sample_weight) once and place them for ``backend``; see the module docstring."""
+    adapter = next(adapter for adapter in ADAPTERS if adapter.handles(X))
+    return adapter.prepare(
+        X, y, sample_weight, backend=backend, class_weight=class_weight, estimator_name=estimator_name
+    )
+
+
+def encode_labels(y, kernels):
+    """``classes_`` (on the host) and each row's class index, kept where y lives
+    (a GPU sort for device labels instead of a round trip through the host)."""
+    if hasattr(y, "__cuda_array_interface__"):
+        classes, y_index = kernels.xp.unique(y, return_inverse=True)
+        return np.asarray(kernels.to_host(classes)), y_index
+    return np.unique(y, return_inverse=True)

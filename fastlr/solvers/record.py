@@ -1,0 +1,187 @@
+"""One iteration record for every solver: history, progress bar, device sync, divergence, stop test.
+
+A solver reports the objective F at its starting point (:meth:`IterationRecord.start`)
+and after every iteration (:meth:`IterationRecord.step`, an epoch for
+mini-batch and stochastic descent), with the optimality measure of that point
+where it has it. The record keeps the history, moves the progress bar, reads
+values back from a device only every ``check_every`` iterations, raises
+:class:`DivergenceError` on a non-finite or exploding objective, and decides
+when to stop:
+
+- ``"tol"``: the optimality measure (max-norm of the gradient; of the
+  minimum-norm subgradient with L1) is at most ``tol``;
+- ``"max_iter"``: ``max_iter`` iterations are done;
+- ``"stalled"``: F changed by less than 64·ε (relative) since the last check,
+  so further iterations cannot help;
+- or a reason the solver gives (:meth:`IterationRecord.stop`).
+
+Whatever stopped it, the result says ``converged`` only when the optimality
+measure at the returned point meets ``tol``. Always
+``len(cost_history) == n_iter + 1`` with ``cost_history[0] = F(θ₀)``.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from fastlr import config
+
+#: Relative change of F below which a full-batch solver has stalled
+#: (scikit-learn's lbfgs uses the same 64·eps as ``ftol``).
+COST_RTOL = 64 * np.finfo(np.float64).eps
+
+
+class DivergenceError(ArithmeticError):
+    """The iterates blew up: the step size is too large for this problem."""
+
+
+@dataclass
+class SolverOptions:
+    """Settings a solver reads; built from the estimator's parameters."""
+
+    max_iter: int = 1000
+    tol: float = 1e-4
+    learning_rate: Union[float, str] = "auto"
+    optimizer: str = "sgd"
+    schedule: str = "constant"
+    decay: float = 0.01
+    decay_every: int = 50
+    batch_size: Optional[int] = None
+    random_state: Optional[int] = None
+    n_iter_no_change: int = 5
+    verbose: bool = False
+    description: str = "fit"
+
+
+@dataclass
+class SolverResult:
+    """θ at the end (a host float64 vector), and how the solver got there.
+
+    ``cost_history`` has ``n_iter + 1`` entries: F(θ₀), then F after each
+    iteration. ``optimality`` is the measure at θ that ``tol`` was compared
+    with; ``stop_reason`` one of the reasons in the module docstring.
+    """
+
+    theta: np.ndarray
+    n_iter: int
+    converged: bool
+    cost_history: list = field(default_factory=list)
+    optimality: float = math.nan
+    stop_reason: str = ""
+
+
+def stalled(previous_cost, cost):
+    """True when F no longer changes (relative 64·ε)."""
+    return abs(previous_cost - cost) <= COST_RTOL * max(abs(previous_cost), abs(cost), 1.0)
+
+
+class IterationRecord:
+    """The bookkeeping of one solver run on one objective (see the module docstring).
+
+    Parameters
+    ----------
+    objective : fastlr.objective.Objective
+    options : SolverOptions
+    check_every : int
+        Read values back (divergence, stop test, progress) every this many
+        iterations; 1 on the host, more on a GPU.
+    divergence_hint : str
+        Advice appended to a :class:`DivergenceError`.
+    """
+
+    def __init__(self, objective, options, check_every=1, divergence_hint="the data may need scaling"):
+        self.objective = objective
+        self.xp = objective.xp
+        self.tol = options.tol
+        self.max_iter = options.max_iter
+        self.check_every = max(1, int(check_every))
+        self.divergence_hint = divergence_hint
+        self.history = []
+        self.n_iter = 0
+        self.stop_reason = None
+        self.optimality = math.nan
+        self._first_cost = None
+        self._checked_cost = None
+        self._bar = tqdm(total=options.max_iter, desc=options.description, disable=not options.verbose, leave=False)
+
+    @property
+    def done(self) -> bool:
+        return self.stop_reason is not None
+
+    def start(self, cost, optimality=None) -> bool:
+        """F(θ₀) and, where known, its optimality; returns :attr:`done` (θ₀ may already be optimal)."""
+        self.history.append(cost)
+        self._check(cost, optimality)
+        if not self.done and self.max_iter == 0:
+            self.stop_reason = "max_iter"
+        return self.done
+
+    def step(self, cost, optimality=None) -> bool:
+        """F after one more iteration and, where known, its optimality; returns :attr:`done`."""
+        self.n_iter += 1
+        self.history.append(cost)
+        self._bar.update()
+        if self.n_iter % self.check_every == 0 or self.n_iter >= self.max_iter:
+            self._check(cost, optimality)
+        if not self.done and self.n_iter >= self.max_iter:
+            self.stop_reason = "max_iter"
+        return self.done
+
+    def stop(self, reason: str) -> None:
+        """Stop for a reason of the solver's own (no decrease possible, no improvement)."""
+        if not self.done:
+            self.stop_reason = reason
+
+    def _check(self, cost, optimality):
+        """One read back of F (and the optimality) from the backend, then the tests."""
+        xp = self.xp
+        if optimality is None:
+            cost = float(self.to_host(xp.asarray(cost, dtype=xp.float64)))
+        else:
+            cost, optimality = (float(v) for v in self.to_host(xp.stack(
+                [xp.asarray(cost, dtype=xp.float64), xp.asarray(optimality, dtype=xp.float64)]
+            )))
+        if self._first_cost is None:
+            self._first_cost = cost
+        if not np.isfinite(cost) or cost > config.DIVERGENCE_FACTOR * max(abs(self._first_cost), 1.0):
+            raise DivergenceError(
+                f"the objective diverged at iteration {self.n_iter} (cost {cost:.6g}, started at "
+                f"{self._first_cost:.6g}): {self.divergence_hint}"
+            )
+        self._bar.set_postfix(cost=f"{cost:.6g}", refresh=False)
+        if optimality is not None:
+            self.optimality = optimality
+            if optimality <= self.tol:
+                self.stop_reason = "tol"
+        if not self.done and self._checked_cost is not None and stalled(self._checked_cost, cost):
+            self.stop_reason = "stalled"
+        self._checked_cost = cost
+
+    def to_host(self, array):
+        """A backend array as a host float64 array (one transfer on a GPU)."""
+        return np.asarray(self.objective.backend.to_host(array), dtype=np.float64)
+
+    def finish(self, theta, optimality=None) -> SolverResult:
+        """The result at θ; ``optimality`` is the measure at θ when the last step did not report it."""
+        self._bar.close()
+        if optimality is not None:
+            self.optimality = float(self.to_host(self.xp.asarray(optimality, dtype=self.xp.float64)))
+        history = []
+        if self.history:
+            xp = self.xp
+            stacked = xp.stack([xp.asarray(h, dtype=xp.float64) for h in self.history])
+            history = [float(v) for v in self.to_host(stacked)]
+        converged = bool(self.optimality <= self.tol)
+        if converged:
+            self.stop_reason = "tol"
+        return SolverResult(
+            theta=self.to_host(theta),
+            n_iter=self.n_iter,
+            converged=converged,
+            cost_history=history,
+            optimality=self.optimality,
+            stop_reason=self.stop_reason or "max_iter",
+        )
