@@ -48,7 +48,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from fastlr import config, validation
 from fastlr.dispatch import get_backend, resolve_backend_name
-from fastlr.inputs import TrainingData
+from fastlr.training_data import TrainingData
 from fastlr.kernels.base import Backend
 from fastlr.objective import Objective
 

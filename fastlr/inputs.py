@@ -4,7 +4,7 @@
 that takes it. Each adapter owns, for its kind of input, the validation
 (:mod:`fastlr.validation`'s rules), the label encoding, the folding of class
 weights into sample weights and the placement on the backend's device, and
-returns one :class:`TrainingData`:
+returns one :class:`~fastlr.training_data.TrainingData`:
 
 - :class:`InMemoryInput`: NumPy arrays and everything NumPy can read (lists,
   DataFrames, memory maps) on the host backends; CuPy arrays, checked on the
@@ -17,58 +17,11 @@ A new kind of input (sparse matrices, say) is one more adapter class with
 in-memory one; nothing downstream changes.
 """
 
-from dataclasses import dataclass
-from typing import Callable, Optional
-
 import numpy as np
 
 from fastlr import validation
 from fastlr.dispatch import get_backend, is_dask_array, resolve_backend_name
-from fastlr.kernels.base import Backend
-from fastlr.objective import Objective
-
-
-@dataclass
-class TrainingData:
-    """Validated training data, where the backend computes on it.
-
-    X : array of shape (n_samples, n_features)
-        On the backend's device (or chunked), float32 or float64, C-contiguous.
-    y_index : array of shape (n_samples,)
-        The class index 0..K-1 of each row, where X lives.
-    classes : ndarray of shape (K,)
-        The sorted labels, on the host: ``classes_``.
-    sample_weight : array of shape (n_samples,) or None
-        Class weights folded in, where X lives.
-    backend : Backend
-        What evaluates the objective on X.
-    backend_name : str
-        Reported as ``backend_`` (the per-chunk backend for chunked data).
-    objective : callable
-        Builds the :class:`~fastlr.objective.Objective` of a sub-problem, called like it.
-    feature_names : ndarray of shape (n_features,) or None
-        String column names of a DataFrame X.
-    random_rows : bool
-        Whether rows can be drawn at random cheaply (mini-batches, validation splits).
-    """
-
-    X: object
-    y_index: object
-    classes: np.ndarray
-    sample_weight: object
-    backend: Backend
-    backend_name: str
-    objective: Callable = Objective
-    feature_names: Optional[np.ndarray] = None
-    random_rows: bool = True
-
-    @property
-    def n_features(self) -> int:
-        return self.X.shape[1]
-
-    @property
-    def dtype(self):
-        return self.X.dtype
+from fastlr.training_data import TrainingData
 
 
 class InMemoryInput:

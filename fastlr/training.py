@@ -1,7 +1,7 @@
 """From prepared data to fitted coefficients: plan the fit, then run it.
 
 :func:`make_plan` turns the estimator's parameters and the prepared data
-(:class:`fastlr.inputs.TrainingData`) into a :class:`Plan`: the solver with
+(:class:`fastlr.training_data.TrainingData`) into a :class:`Plan`: the solver with
 ``"auto"`` resolved, its options, binary or softmax. :func:`train` then builds
 one :class:`~fastlr.objective.Objective` per problem (one binary problem,
 one per class for one-vs-rest, or one softmax problem), runs the solver on
@@ -145,7 +145,7 @@ def _split_theta(theta, n_classes, n_features, fit_intercept):
 
 
 def train(data, plan, warm=None) -> Trained:
-    """Fit every sub-problem of ``plan`` on ``data`` (a :class:`fastlr.inputs.TrainingData`).
+    """Fit every sub-problem of ``plan`` on ``data`` (a :class:`fastlr.training_data.TrainingData`).
 
     ``warm`` is ``(coef, intercept)`` to start from (``warm_start``), or None.
     """
