@@ -193,6 +193,43 @@ class Backend:
         self._check_labels_in_range(result[0], y, _shape(W)[0])
         return result
 
+    # -- second order in Hessian-vector form (Newton-CG, trust region) --------------------
+    def cost_gradient_curvature(self, X, y, w, b, sample_weight=None):
+        """(J, dw, db, d): d of shape (m,), float64, d_i = s_i p_i (1 − p_i) / Σs, the diagonal
+        that :meth:`hessian_product` needs; computed in the same pass as the gradient."""
+        self._check_binary(X, y, w, b, sample_weight)
+        return self._cost_gradient_curvature(X, y, w, b, sample_weight)
+
+    def hessian_product(self, X, curvature, v, v_b):
+        """(H v)_w = Xᵀ (d ⊙ (X v + v_b)), (H v)_b = Σ d ⊙ (X v + v_b): the data term of the
+        binary Hessian X̃ᵀ D X̃ times [v; v_b], float64, shapes (n,) and ()."""
+        m, n = self._check_matrix(X)
+        if _shape(curvature) != (m,) or _shape(v) != (n,):
+            raise KernelInputError(f"curvature must have shape ({m},) and v shape ({n},), got {_shape(curvature)}, {_shape(v)}")
+        return self._hessian_product(X, curvature, v, v_b)
+
+    def softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight=None):
+        """(J, dW, db, P): P of shape (m, K), the class probabilities at (W, b), in X's dtype."""
+        self._check_multinomial(X, y, W, b, sample_weight)
+        result = self._softmax_cost_gradient_probabilities(X, y, W, b, sample_weight)
+        self._check_labels_in_range(result[0], y, _shape(W)[0])
+        return result
+
+    def softmax_hessian_product(self, X, probabilities, sample_weight, V, v_b):
+        """The multinomial Hessian's data term times [V; v_b]: with u_i = V x_i + v_b,
+        r_i = p_i ⊙ u_i − p_i (p_iᵀ u_i), returns ((1/Σs) Σ s_i r_i x_iᵀ, (1/Σs) Σ s_i r_i),
+        float64, shapes (K, n) and (K,)."""
+        m, n = self._check_matrix(X)
+        K = _shape(V)[0] if len(_shape(V)) == 2 else -1
+        if _shape(probabilities) != (m, K) or _shape(V) != (K, n) or _shape(v_b) != (K,):
+            raise KernelInputError(
+                f"probabilities (m, K), V (K, n), v_b (K,) expected for X {(m, n)}, got "
+                f"{_shape(probabilities)}, {_shape(V)}, {_shape(v_b)}"
+            )
+        if sample_weight is not None and _shape(sample_weight) != (m,):
+            raise KernelInputError(f"sample_weight must have shape ({m},), got {_shape(sample_weight)}")
+        return self._softmax_hessian_product(X, probabilities, sample_weight, V, v_b)
+
     # -- required hooks ----------------------------------------------------------------
     def _cost_gradient(self, X, y, w, b, sample_weight):
         raise NotImplementedError(f"backend {self.name!r} does not implement _cost_gradient")
@@ -225,6 +262,37 @@ class Backend:
         shifted = Z - Z.max(axis=1, keepdims=True)
         exponentials = xp.exp(shifted)
         return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+    def _cost_gradient_curvature(self, X, y, w, b, sample_weight):
+        xp = self.xp
+        cost, dw, db = self._cost_gradient(X, y, w, b, sample_weight)
+        p = self._sigmoid(self._decision_function(X, w, b)).astype(xp.float64)
+        curvature = p * (1 - p)
+        if sample_weight is None:
+            curvature /= X.shape[0]
+        else:
+            curvature *= sample_weight / sample_weight.sum(dtype=xp.float64)
+        return cost, dw, db, curvature
+
+    def _hessian_product(self, X, curvature, v, v_b):
+        xp = self.xp
+        u = curvature * ((X @ xp.asarray(v, dtype=X.dtype)).astype(xp.float64) + v_b)
+        return (X.T @ u.astype(X.dtype)).astype(xp.float64), u.sum()
+
+    def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
+        cost, dW, db = self._softmax_cost_gradient(X, y, W, b, sample_weight)
+        return cost, dW, db, self._softmax(self._decision_function(X, W, b))
+
+    def _softmax_hessian_product(self, X, probabilities, sample_weight, V, v_b):
+        xp = self.xp
+        P = probabilities.astype(xp.float64)
+        U = (X @ xp.asarray(V, dtype=X.dtype).T).astype(xp.float64) + v_b
+        R = P * U - P * (P * U).sum(axis=1, keepdims=True)
+        if sample_weight is None:
+            R /= X.shape[0]
+        else:
+            R *= (sample_weight / sample_weight.sum(dtype=xp.float64))[:, None]
+        return (R.T.astype(X.dtype) @ X).astype(xp.float64), R.sum(axis=0)
 
     def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
         """One blocked pass: per block of rows, margins, loss, gradient and the Gram matrix.

@@ -227,3 +227,36 @@ def test_fused_numba_agrees_with_numpy_on_random_problems(m, n, scale, seed):
         got = get_backend(backend).cost_gradient(X, y, w, b, s)
         for value, expected in zip(got, want):
             np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_hessian_products_match_the_hessian_and_differences(backend):
+    """The binary product against the dense Hessian, the softmax product against central
+    differences of the softmax gradient."""
+    kernels = get_backend(backend)
+    X, y, w, b, s = make_problem(m=120, n=4, weighted=True)
+    Xd, yd, sd = on_device(kernels, X, y, s)
+    _, _, _, hessian = kernels.cost_gradient_hessian(Xd, yd, kernels.to_device(w), b, sd)
+    _, _, _, curvature = kernels.cost_gradient_curvature(Xd, yd, kernels.to_device(w), b, sd)
+    v = np.random.default_rng(3).standard_normal(5)
+    hv, hv_b = kernels.hessian_product(Xd, curvature, kernels.to_device(v[:4]), v[4])
+    got = np.append(host(kernels, hv), host(kernels, hv_b))
+    np.testing.assert_allclose(got, host(kernels, hessian) @ v, rtol=1e-10, atol=1e-12)
+
+    X, y, W, b, s = _softmax_problem(m=90, n=3, k=3)
+    Xd, yd, sd = on_device(kernels, X, y, s)
+    k, n = W.shape
+    _, _, _, P = kernels.softmax_cost_gradient_probabilities(Xd, yd, *on_device(kernels, W, b), sd)
+    V, v_b = np.random.default_rng(4).standard_normal((k, n)), np.random.default_rng(5).standard_normal(k)
+    HV, Hv_b = kernels.softmax_hessian_product(Xd, P, sd, *on_device(kernels, V, v_b))
+
+    def gradient_of(params):
+        W_, b_ = params[: k * n].reshape(k, n), params[k * n:]
+        _, dW, db = kernels.softmax_cost_gradient(Xd, yd, *on_device(kernels, W_, b_), sd)
+        return np.concatenate([host(kernels, dW).ravel(), host(kernels, db)])
+
+    params, direction = np.concatenate([W.ravel(), b]), np.concatenate([V.ravel(), v_b])
+    eps = 1e-6
+    numeric = (gradient_of(params + eps * direction) - gradient_of(params - eps * direction)) / (2 * eps)
+    analytic = np.concatenate([host(kernels, HV).ravel(), host(kernels, Hv_b)])
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
