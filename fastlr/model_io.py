@@ -44,9 +44,10 @@ MAX_LABEL_CHARS = 4096
 MAX_ARRAY_BYTES = 2**30
 
 #: dtype kinds each array may have: coefficients are float32 or float64 (what
-#: fits produce), labels numbers, booleans or strings, iteration counts integers.
+#: fits produce), labels numbers, booleans or strings (an object array of
+#: strings, as pandas gives them, holds JSON scalars only), iteration counts integers.
 COEFFICIENT_DTYPES = frozenset({np.dtype(np.float32), np.dtype(np.float64)})
-LABEL_KINDS = frozenset("biufU")
+LABEL_KINDS = frozenset("biufUO")
 
 
 class ModelFormatError(ValueError):
@@ -98,7 +99,7 @@ def _dtype(record, field, allowed_kinds):
         dtype = np.dtype(record["dtype"])
     except TypeError:
         raise _Damaged(f"{field}: {record['dtype']!r} is not a dtype") from None
-    if dtype.kind not in allowed_kinds or dtype.hasobject:
+    if dtype.kind not in allowed_kinds or (dtype.hasobject and dtype.kind != "O"):
         raise _Damaged(f"{field}: dtype {dtype} is not allowed here")
     if dtype.kind == "U" and dtype.itemsize > 4 * MAX_LABEL_CHARS:
         raise _Damaged(f"{field}: dtype {dtype} declares labels longer than {MAX_LABEL_CHARS} characters")
@@ -121,6 +122,8 @@ def _from_array(record, field, allowed_kinds, ndim):
         raise _Damaged(f"{field}: the values are not a regular array of {dtype}: {_one_line(exc)}") from None
     if array.ndim != ndim:
         raise _Damaged(f"{field}: expected a {ndim}-D array, got shape {array.shape}")
+    if dtype.kind == "O" and not all(isinstance(value, (str, int, float)) for value in array.tolist()):
+        raise _Damaged(f"{field}: an object array may hold only strings and numbers")
     if dtype.kind == "U" and any(str(value) != str(stored) for value, stored in zip(values, array.tolist())):
         raise _Damaged(f"{field}: dtype {dtype} is too short for its labels")
     if dtype.kind in "iu" and not np.array_equal(array, np.asarray(values, dtype=object)):

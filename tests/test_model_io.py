@@ -153,6 +153,7 @@ DAMAGE = {
     "coef-nan": (lambda f, d: f["coef"]["values"][1].__setitem__(2, float("nan")), "coef: values must be finite"),
     "coef-strings": (lambda f, d: f["coef"]["values"][1].__setitem__(2, "x"), "coef: the values are not a regular"),
     "coef-object-dtype": (lambda f, d: f["coef"].update(dtype="|O"), "coef: dtype object"),
+    "labels-not-scalars": (lambda f, d: f["classes"].update(dtype="|O", values=[[1], [2], [3]]), "classes"),
     "coef-integer-dtype": (lambda f, d: f["coef"].update(dtype="<i8"), "coef: dtype int64 is not allowed"),
     "coef-float16": (lambda f, d: f["coef"].update(dtype="<f2"), "not float32 or float64"),
     "intercept-too-long": (lambda f, d: f["intercept"]["values"].append(1.0), "intercept: shape"),
