@@ -37,7 +37,8 @@ class CommandError(Exception):
 
 #: What ends a command with one line on stderr instead of a traceback.
 #: ArithmeticError covers DivergenceError and a non-finite Hessian or objective.
-USER_ERRORS = (CommandError, ValueError, OSError, ImportError, BackendUnavailableError, ArithmeticError)
+#: MemoryError: a fit refused before it starts (Newton's Hessian), or an allocation that failed.
+USER_ERRORS = (CommandError, ValueError, OSError, ImportError, BackendUnavailableError, ArithmeticError, MemoryError)
 
 
 class OneLineParser(argparse.ArgumentParser):

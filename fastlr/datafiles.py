@@ -31,6 +31,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from fastlr import memory
+
 #: Rows per block when reading a CSV file.
 CSV_BLOCK_ROWS = 65_536
 #: pandas' default missing-value words (``pandas._libs.parsers.STR_NA_VALUES``),
@@ -247,28 +249,16 @@ def _load_array_file(path):
         raise DataError(f"{path} is not a NumPy file of numbers or strings (damaged or truncated?): {exc}") from None
 
 
-def _available_memory():
-    """Bytes of memory available now (MemAvailable on Linux), or None where unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def _member(path, arrays, name):
     """Array ``name`` of an open .npz, after checking what it expands to against the memory limit."""
-    limit = MAX_EXPANDED_BYTES if MAX_EXPANDED_BYTES is not None else _available_memory()
+    limit = MAX_EXPANDED_BYTES if MAX_EXPANDED_BYTES is not None else memory.available_bytes()
     try:
         expanded = arrays.zip.getinfo(f"{name}.npy").file_size
     except KeyError:
         expanded = 0
     if limit is not None and expanded > limit:
         raise DataError(
-            f"{path}: array {name!r} expands to {expanded / 1e9:.3g} GB, more than the {limit / 1e9:.3g} GB "
+            f"{path}: array {name!r} expands to {memory.describe(expanded)}, more than the {memory.describe(limit)} "
             "of memory available; save X uncompressed (.npy) and fit it in chunks (fastlr.distributed.from_npy)"
         )
     try:

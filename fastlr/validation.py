@@ -98,10 +98,16 @@ def fold_class_weight(class_weight, classes, y_index, sample_weight, *, xp, to_h
     """
     if class_weight is None:
         return sample_weight
-    counts = None
-    if isinstance(class_weight, str) and class_weight == "balanced":
-        counts = to_host(xp.bincount(y_index, weights=sample_weight, minlength=len(classes)))
-    per_row = xp.asarray(class_weights(class_weight, classes, counts).astype(dtype))[y_index]
+    # The (sample-weighted) count of each class: what "balanced" needs, and what
+    # gives the total of the folded weights without another pass over the rows.
+    counts = np.asarray(to_host(xp.bincount(y_index, weights=sample_weight, minlength=len(classes))), dtype=np.float64)
+    per_class = class_weights(class_weight, classes, counts)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(counts @ per_class)
+    check_weight_summary(True, 0.0, total, name="sample_weight times class_weight")
+    if not np.all(np.isfinite(per_class.astype(dtype))):
+        raise ValueError(f"class_weight values {per_class.tolist()} overflow {np.dtype(dtype).name}; scale them down")
+    per_row = xp.asarray(per_class.astype(dtype))[y_index]
     return per_row if sample_weight is None else sample_weight * per_row
 
 
