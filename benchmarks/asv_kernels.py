@@ -21,6 +21,10 @@ class Kernels:
     ]
     param_names = ["operation", "implementation", "m", "dtype"]
     timeout = 600
+    # One process and a few short samples per case: the default grid's ~250
+    # cases then end in minutes (README, "Benchmarks"); medians of ≥ 1 sample.
+    processes = 1
+    repeat = (1, 5, 2.0)
 
     def setup(self, operation, implementation, m, dtype):
         self.operation = workloads.OPERATIONS[operation]
@@ -49,6 +53,8 @@ class ReadBandwidth:
     params = [list(workloads.READ_PROBES), list(workloads.row_counts()), list(workloads.DTYPES)]
     param_names = ["probe", "m", "dtype"]
     timeout = 600
+    processes = 1
+    repeat = (1, 5, 2.0)
 
     def setup(self, probe, m, dtype):
         self.data = workloads.make_dataset(m, dtype=dtype)

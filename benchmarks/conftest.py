@@ -7,6 +7,8 @@ the implementations (pytest-benchmark groups by ``group`` by default), and
 records bytes read and GB/s (bytes / median time) in the JSON's ``extra_info``.
 """
 
+from pathlib import Path
+
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -64,3 +66,11 @@ def benchmark_read(benchmark, dataset):
         _run(benchmark, dataset, workloads.READ_PROBES[probe](dataset), "read X", probe, dataset.X.nbytes)
 
     return run
+
+
+def pytest_configure(config):
+    """Create the folder of ``--benchmark-json`` now: pytest-benchmark writes the file
+    only at the very end, and a missing folder would lose a run of many minutes."""
+    path = config.getoption("benchmark_json", default=None)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
