@@ -10,7 +10,7 @@ from fastlr.bench import workloads
 
 
 class Fit:
-    params = [workloads.OPERATIONS["fit"].implementations(), list(workloads.row_counts()), list(workloads.DTYPES)]
+    params = [workloads.OPERATIONS["fit"].implementations(), list(workloads.row_counts()), list(workloads.suite_dtypes())]
     param_names = ["implementation", "m", "dtype"]
     # A fit at m = 10⁷ takes tens of seconds: one call per sample, no warm-up
     # rounds beyond setup's JIT warm-up, a few samples per process.

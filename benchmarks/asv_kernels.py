@@ -17,7 +17,7 @@ class Kernels:
         list(workloads.KERNEL_OPERATIONS),
         workloads.implementations(workloads.KERNEL_OPERATIONS),
         list(workloads.row_counts()),
-        list(workloads.DTYPES),
+        list(workloads.suite_dtypes()),
     ]
     param_names = ["operation", "implementation", "m", "dtype"]
     timeout = 600
@@ -50,7 +50,7 @@ class Kernels:
 class ReadBandwidth:
     """The roof: GB/s of reading all of X once, by BLAS gemv and by NumPy's sum (one thread, every core)."""
 
-    params = [list(workloads.READ_PROBES), list(workloads.row_counts()), list(workloads.DTYPES)]
+    params = [list(workloads.READ_PROBES), list(workloads.row_counts()), list(workloads.suite_dtypes())]
     param_names = ["probe", "m", "dtype"]
     timeout = 600
     processes = 1

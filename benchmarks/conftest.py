@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from fastlr.bench import workloads
 
-SIZES = [(m, dtype) for dtype in workloads.DTYPES for m in workloads.row_counts()]
+SIZES = [(m, dtype) for dtype in workloads.suite_dtypes() for m in workloads.row_counts()]
 
 
 @pytest.fixture(scope="session", params=SIZES, ids=[f"m{m}_{dtype}" for m, dtype in SIZES])

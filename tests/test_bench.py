@@ -209,8 +209,15 @@ def _run_quick(*command):
 
 
 @pytest.mark.slow
-def test_pytest_benchmark_suite_runs_once_tiny():
-    _run_quick(sys.executable, "-m", "pytest", "benchmarks", "--benchmark-disable", "-q", "-p", "no:cacheprovider")
+def test_pytest_benchmark_suite_runs_as_the_readme_says_tiny(tmp_path):
+    """The README's command (its output folder does not exist yet), at tiny sizes and one round per case."""
+    output = tmp_path / "out" / "bench.json"
+    _run_quick(sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "--benchmark-group-by=group",
+               f"--benchmark-json={output}", "--benchmark-min-rounds=1", "--benchmark-max-time=0.001",
+               "--benchmark-warmup=off", "-q", "-p", "no:cacheprovider")
+    benchmarks = json.loads(output.read_text())["benchmarks"]
+    groups = {entry["group"] for entry in benchmarks}
+    assert {"cost_gradient m=1000 float64", "fit m=10000 float32", "read X m=1000 float64"} <= groups
 
 
 @pytest.mark.slow

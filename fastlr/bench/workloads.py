@@ -12,14 +12,14 @@ pytest-benchmark) run one of three grids of m, chosen in the environment
 (:func:`row_counts`):
 
 - default: ``SUITE_ROW_COUNTS`` (10⁴ and 10⁶: where fixed costs dominate, and
-  where X is 400 MB and memory bandwidth does), sized so that
+  where X is 400 MB and memory bandwidth does) in float64, sized so that
   ``asv run --python=same`` ends within 20 minutes on 2 cores;
-- ``FASTLR_BENCH_FULL=1``: ``ROW_COUNTS`` (10³ … 10⁷), the grid of the README's
+- ``FASTLR_BENCH_FULL=1``: ``ROW_COUNTS`` (10³ … 10⁷) in float32 and float64, the grid of the README's
   figures and of ``fastlr bench``. At m = 10⁷, X takes 4.0 GB in float64
   (2.0 GB in float32); the suites hold one dataset at a time, so the largest
   case needs X plus a few m-long temporaries, well within a 24 GiB machine;
-- ``FASTLR_BENCH_QUICK=1``: ``QUICK_ROW_COUNTS``, tiny, so that CI can run
-  every benchmark once (quick wins over full).
+- ``FASTLR_BENCH_QUICK=1``: ``QUICK_ROW_COUNTS`` in both dtypes, tiny, so that
+  CI can run every benchmark once (quick wins over full).
 
 Implementations
 ---------------
@@ -55,6 +55,7 @@ ROW_COUNTS = (10**3, 10**4, 10**5, 10**6, 10**7)
 SUITE_ROW_COUNTS = (10**4, 10**6)
 QUICK_ROW_COUNTS = (10**3, 10**4)
 DTYPES = ("float32", "float64")
+SUITE_DTYPES = ("float64",)
 SEED = 0
 #: Rows of the slice that warm-up calls (JIT compilation) run on: Numba compiles
 #: one specialization per dtype and layout, whatever the number of rows.
@@ -104,6 +105,11 @@ def row_counts() -> tuple:
     if quick_mode():
         return QUICK_ROW_COUNTS
     return ROW_COUNTS if full_grid() else SUITE_ROW_COUNTS
+
+
+def suite_dtypes() -> tuple:
+    """The dtypes the suites run: float64 in the default grid, both in the full and the quick one."""
+    return DTYPES if quick_mode() or full_grid() else SUITE_DTYPES
 
 
 @dataclass(frozen=True)
