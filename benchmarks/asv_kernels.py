@@ -9,6 +9,7 @@ generation and JIT warm-up happen in ``setup``.
 
 from threadpoolctl import threadpool_limits
 
+from benchmarks import suite_grid
 from fastlr.bench import command, timing, workloads
 
 
@@ -16,8 +17,8 @@ class Kernels:
     params = [
         list(workloads.KERNEL_OPERATIONS),
         workloads.implementations(workloads.KERNEL_OPERATIONS),
-        list(workloads.row_counts()),
-        list(workloads.suite_dtypes()),
+        suite_grid.row_counts(),
+        suite_grid.dtypes(),
     ]
     param_names = ["operation", "implementation", "m", "dtype"]
     timeout = 600
@@ -50,7 +51,7 @@ class Kernels:
 class ReadBandwidth:
     """The roof: GB/s of reading all of X once, by BLAS gemv and by NumPy's sum (one thread, every core)."""
 
-    params = [list(workloads.READ_PROBES), list(workloads.row_counts()), list(workloads.suite_dtypes())]
+    params = [list(workloads.READ_PROBES), suite_grid.row_counts(), suite_grid.dtypes()]
     param_names = ["probe", "m", "dtype"]
     timeout = 600
     processes = 1

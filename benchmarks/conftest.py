@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
+from benchmarks import suite_grid
 from fastlr.bench import workloads
 
-SIZES = [(m, dtype) for dtype in workloads.suite_dtypes() for m in workloads.row_counts()]
+SIZES = [(m, dtype) for dtype in suite_grid.dtypes() for m in suite_grid.row_counts()]
 
 
 @pytest.fixture(scope="session", params=SIZES, ids=[f"m{m}_{dtype}" for m, dtype in SIZES])

@@ -7,19 +7,11 @@ same thing. Nothing here times anything.
 
 Sizes
 -----
-X has shape (m, n) with n = ``N_FEATURES`` = 50. The suites (asv and
-pytest-benchmark) run one of three grids of m, chosen in the environment
-(:func:`row_counts`):
-
-- default: ``SUITE_ROW_COUNTS`` (10⁴ and 10⁶: where fixed costs dominate, and
-  where X is 400 MB and memory bandwidth does) in float64, sized so that
-  ``asv run --python=same`` ends within 20 minutes on 2 cores;
-- ``FASTLR_BENCH_FULL=1``: ``ROW_COUNTS`` (10³ … 10⁷) in float32 and float64, the grid of the README's
-  figures and of ``fastlr bench``. At m = 10⁷, X takes 4.0 GB in float64
-  (2.0 GB in float32); the suites hold one dataset at a time, so the largest
-  case needs X plus a few m-long temporaries, well within a 24 GiB machine;
-- ``FASTLR_BENCH_QUICK=1``: ``QUICK_ROW_COUNTS`` in both dtypes, tiny, so that
-  CI can run every benchmark once (quick wins over full).
+X has shape (m, n) with n = ``N_FEATURES`` = 50 and m in ``ROW_COUNTS``
+(10³ … 10⁷). At m = 10⁷, X takes 4.0 GB in float64 (2.0 GB in float32); the
+suites hold one dataset at a time, so the largest case needs X plus a few
+m-long temporaries, well within a 24 GiB machine. ``FASTLR_BENCH_QUICK=1`` in
+the environment shrinks every size, so that CI can run every benchmark once.
 
 Implementations
 ---------------
@@ -52,10 +44,8 @@ from fastlr.estimator import fit
 #: and X at m = 10⁷ still fits comfortably in memory.
 N_FEATURES = 50
 ROW_COUNTS = (10**3, 10**4, 10**5, 10**6, 10**7)
-SUITE_ROW_COUNTS = (10**4, 10**6)
 QUICK_ROW_COUNTS = (10**3, 10**4)
 DTYPES = ("float32", "float64")
-SUITE_DTYPES = ("float64",)
 SEED = 0
 #: Rows of the slice that warm-up calls (JIT compilation) run on: Numba compiles
 #: one specialization per dtype and layout, whatever the number of rows.
@@ -86,30 +76,14 @@ class SkipCase(NotImplementedError):
     """A case that cannot run here; asv skips it when ``setup`` raises this."""
 
 
-def _flag(name) -> bool:
-    return os.environ.get(name, "") not in ("", "0")
-
-
 def quick_mode() -> bool:
     """True when ``FASTLR_BENCH_QUICK`` is set to anything but ``""`` or ``"0"``."""
-    return _flag("FASTLR_BENCH_QUICK")
-
-
-def full_grid() -> bool:
-    """True when ``FASTLR_BENCH_FULL`` is set (and quick mode is not)."""
-    return _flag("FASTLR_BENCH_FULL") and not quick_mode()
+    return os.environ.get("FASTLR_BENCH_QUICK", "") not in ("", "0")
 
 
 def row_counts() -> tuple:
-    """The values of m the suites run (see the module docstring)."""
-    if quick_mode():
-        return QUICK_ROW_COUNTS
-    return ROW_COUNTS if full_grid() else SUITE_ROW_COUNTS
-
-
-def suite_dtypes() -> tuple:
-    """The dtypes the suites run: float64 in the default grid, both in the full and the quick one."""
-    return DTYPES if quick_mode() or full_grid() else SUITE_DTYPES
+    """The values of m the suites run: ``ROW_COUNTS``, or ``QUICK_ROW_COUNTS`` in quick mode."""
+    return QUICK_ROW_COUNTS if quick_mode() else ROW_COUNTS
 
 
 @dataclass(frozen=True)
