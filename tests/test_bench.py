@@ -339,12 +339,20 @@ def test_dask_out_of_core_leaves_no_files_behind(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(dask_out_of_core.tempfile, "tempdir", None)  # re-read TMPDIR
     arguments = ["--gigabytes", "0.002", "--features", "10", "--chunk-megabytes", "0.4", "--iterations", "2",
                  "--implementations", "fastlr-lbfgs"]
+    row = {"implementation": "fastlr-lbfgs", "gigabytes": 0.002, "chunk_megabytes": 0.4, "peak_rss_megabytes": 300,
+           "growth_megabytes": 5, "n_iter": 2, "passes": 4, "seconds": 0.1, "seconds_per_iteration": 0.05,
+           "seconds_per_pass": 0.025}
+
+    def child(command, **kwargs):  # the fit process, which test_dask covers; here only its files matter
+        assert any(tmp_path.rglob("X.npy")) and command[command.index("--child") + 1] == "fastlr-lbfgs"
+        return subprocess.CompletedProcess(command, returncode=0, stdout=json.dumps(row) + "\n", stderr="")
+
+    monkeypatch.setattr(dask_out_of_core.subprocess, "run", child)
     dask_out_of_core.main(arguments)
     assert "| fastlr-lbfgs | 0.00 |" in capsys.readouterr().out
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []  # the data was written, and is gone
 
     def interrupted(*args, **kwargs):
-        assert any(tmp_path.rglob("X.npy"))  # the data was written,
         raise KeyboardInterrupt
 
     monkeypatch.setattr(dask_out_of_core.subprocess, "run", interrupted)
@@ -357,3 +365,15 @@ def test_dask_out_of_core_leaves_no_files_behind(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(dask_out_of_core.subprocess, "run", lambda *a, **k: failed_fit)
     dask_out_of_core.main([*arguments, "--directory", str(kept)])
     assert any(kept.rglob("X.npy"))  # a directory of your own keeps its files
+
+
+def test_an_output_folder_that_cannot_be_written_ends_the_run_before_it_starts(tmp_path, capsys, monkeypatch):
+    from fastlr.bench import command
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(command, "run", lambda *args: pytest.fail("measured before checking the output"))
+    args = parse("--quick", "--m", "100", "--n", "3", "--operations", "cost", "--backends", "numpy",
+                 "--output", str(blocked / "bench"))
+    assert bench.main(args) == 2
+    assert "fastlr bench: " in capsys.readouterr().err

@@ -34,6 +34,7 @@ from fastlr.bench import workloads
 from fastlr.bench.report import READ_OPERATION, format_table, make_row, plot, write_json
 from fastlr.bench.timing import measure, measure_roof, roof_gbps, timing_policy
 from fastlr.dispatch import available_backends, unavailable_reason, is_usable
+from fastlr.outputs import check_output_paths
 from fastlr.threads import blas_threads_limited
 
 
@@ -186,10 +187,15 @@ def main(args: argparse.Namespace) -> int:
     if not any(plan.values()):
         print("fastlr bench: nothing can run with these options", file=sys.stderr)
         return 2
+    try:  # before the run, not after it: a folder that cannot be written must not cost the measurements
+        args.output.mkdir(parents=True, exist_ok=True)
+        check_output_paths({"--output bench.json": args.output / "bench.json", "bench.png": args.output / "bench.png"})
+    except (OSError, ValueError) as exc:
+        print(f"fastlr bench: {exc}", file=sys.stderr)
+        return 2
     policy = timing_policy(args.quick)
     rows = run(plan, args.n, dtypes, policy)
     print(format_table(rows))
-    args.output.mkdir(parents=True, exist_ok=True)
     settings = {
         "operations": operations, "backends": implementations, "m": row_counts, "n": args.n,
         "dtypes": dtypes, "quick": args.quick, "timing": asdict(policy),
