@@ -60,11 +60,12 @@ def _seed(random_state):
 
 
 def _is_gd(params, spec):
+    """Gradient descent: the one solver that reads step sizes, optimizers, schedules and batches."""
     return spec.name == "gd"
 
 
 def _is_stochastic_gd(params, spec):
-    return spec.name == "gd" and (params["batch_size"] is not None or params["early_stopping"])
+    return _is_gd(params, spec) and (params["batch_size"] is not None or params["early_stopping"])
 
 
 L1_RATIO_CONSISTENT = {("l1", 1), ("l2", 0)}
@@ -298,13 +299,14 @@ def _situation_advice(plan, result, data):
                           "(sklearn's StandardScaler)")
         if data.dtype == np.float32 and reason == "stalled":
             advice.append("float32 rounding may be what stops the cost decreasing: use float64 data")
-    if plan.solver.name == "gd" and options.schedule != "constant":
+    descent = _is_gd(None, plan.solver)
+    if descent and options.schedule != "constant":
         fraction = SCHEDULES[options.schedule](1.0, result.n_iter, options.decay, options.decay_every)
         if fraction < FROZEN_SCHEDULE_FRACTION:
             remedy = "raise decay_every" if options.schedule == "step" else "lower decay"
             advice.append(f"the {options.schedule!r} schedule had cut the learning rate to {fraction:.2g} of its "
                           f"start by iteration {result.n_iter}: {remedy}, or use schedule='constant'")
-    if plan.solver.name == "gd" and options.optimizer == "sgd" and reason != "stalled":
+    if descent and options.optimizer == "sgd" and reason != "stalled":
         advice.append("or try an accelerated optimizer (optimizer='nesterov')")
     alternative = _alternative_solver(plan)
     if alternative is not None and reason in ("max_iter", "no_improvement"):
