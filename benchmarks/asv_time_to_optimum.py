@@ -14,7 +14,8 @@ class TimeToOptimum:
     params = [list(workloads.OPTIMUM_SOLVERS)]
     param_names = ["solver"]
     number = 1
-    repeat = (1, 5, 60.0)
+    repeat = (1, 3, 30.0)
+    processes = 1
     warmup_time = 0
     timeout = 1800
 

@@ -440,6 +440,14 @@ _PREDICTIONS = {
 }
 
 
+def _predict_chunk(estimator, method, trailing, dtype, X):
+    """``estimator.method(X)`` for one chunk; a chunk without rows (a filtered
+    array's) gives an empty result of the right shape, on the chunk's device."""
+    if X.shape[0] == 0:
+        return estimator._prediction_backend(X).xp.empty((0, *trailing), dtype=dtype)
+    return getattr(estimator, method)(X)
+
+
 def predict_lazily(estimator, method, X):
     """``estimator.method`` on each row chunk of dask X: a lazy dask array.
 
@@ -462,7 +470,7 @@ def predict_lazily(estimator, method, X):
         dtype, meta = label_dtype, np.empty((0,) * ndim, dtype=label_dtype)
     # A shallow copy is a snapshot: fit rebinds coef_ and the other attributes, never mutates them.
     return X.map_blocks(
-        getattr(copy.copy(estimator), method),
+        partial(_predict_chunk, copy.copy(estimator), method, trailing, dtype),
         chunks=(X.chunks[0], *((size,) for size in trailing)),
         drop_axis=[] if trailing else [1],
         dtype=dtype,

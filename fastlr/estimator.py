@@ -223,7 +223,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = data.feature_names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        message = training.convergence_message(plan, trained)
+        message = training.convergence_message(plan, trained, data)
         if message is not None:
             warn_at_caller(message, ConvergenceWarning)
         return self
@@ -281,9 +281,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return xp.stack([1 - positive, positive], axis=1)
         if self._is_softmax():
             return backend.softmax(margins)
-        # One-vs-rest: each class's own probability, normalized (as scikit-learn).
-        scores = backend.sigmoid(margins)
-        return scores / scores.sum(axis=1, keepdims=True)
+        return backend.softmax(self._one_vs_rest_log_scores(margins, xp))
+
+    @staticmethod
+    def _one_vs_rest_log_scores(margins, xp):
+        """log σ(z_k) = −softplus(−z_k) for each class's own margin. One-vs-rest
+        probabilities are σ(z_k) / Σ_j σ(z_j) (as scikit-learn's), the softmax of
+        these: a row whose every σ(z_k) underflows to 0 still sums to 1."""
+        return -xp.logaddexp(0, -margins)
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`, computed from the margins without underflow."""
@@ -295,10 +300,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if margins.ndim == 1:
             # log σ(z) = −softplus(−z), log(1 − σ(z)) = −softplus(z)
             return -xp.stack([xp.logaddexp(0, margins), xp.logaddexp(0, -margins)], axis=1)
-        if self._is_softmax():
-            top = margins.max(axis=1, keepdims=True)
-            return margins - (top + xp.log(xp.exp(margins - top).sum(axis=1, keepdims=True)))
-        return xp.log(self.predict_proba(X))
+        scores = margins if self._is_softmax() else self._one_vs_rest_log_scores(margins, xp)
+        top = scores.max(axis=1, keepdims=True)
+        return scores - (top + xp.log(xp.exp(scores - top).sum(axis=1, keepdims=True)))
 
     def predict(self, X):
         """The most probable class of each row, as a label from ``classes_``."""

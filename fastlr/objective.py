@@ -210,10 +210,17 @@ class Objective:
         for _ in range(power_iterations):
             v_new = self.gram_product(v) / self.total_weight
             eigenvalue = float(xp.linalg.norm(v_new))
+            if not np.isfinite(eigenvalue):
+                raise FloatingPointError(
+                    "X is too large in magnitude: XᵀX overflows, so no step size can be chosen; standardize the "
+                    "features (sklearn's StandardScaler)"
+                )
             if eigenvalue == 0.0:
                 break
             v = v_new / eigenvalue
+        # A loss without curvature (X = 0, no intercept, no L2) takes any step: keep 1/L finite.
+        smallest = np.finfo(np.float64).tiny
         return (
-            curvature * eigenvalue + self.l2_strength,
-            curvature * self.largest_row_norm() + self.l2_strength,
+            max(curvature * eigenvalue + self.l2_strength, smallest),
+            max(curvature * self.largest_row_norm() + self.l2_strength, smallest),
         )

@@ -15,7 +15,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from fastlr.solvers import SolverOptions, SolverSpec, select_solver, solve
+from fastlr import memory
+from fastlr.messages import warn_at_caller
+from fastlr.solvers import ALTERNATIVES, SCHEDULES, SMOOTH, SOLVERS, SolverOptions, SolverSpec, select_solver, solve
 
 
 @dataclass
@@ -57,11 +59,84 @@ def _seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def _is_gd(params, spec):
+    """Gradient descent: the one solver that reads step sizes, optimizers, schedules and batches."""
+    return spec.name == "gd"
+
+
+def _is_stochastic_gd(params, spec):
+    return _is_gd(params, spec) and (params["batch_size"] is not None or params["early_stopping"])
+
+
+L1_RATIO_CONSISTENT = {("l1", 1), ("l2", 0)}
+
+#: Parameters that only some settings read: name to (whether these settings read
+#: it, the settings that do). Set to anything but its default where it is not
+#: read, a parameter draws a warning rather than being ignored silently.
+READ_ONLY_WHEN = {
+    # l1_ratio 1 with "l1" and 0 with "l2" say what the penalty says (scikit-learn's newer spelling).
+    "l1_ratio": (lambda params, spec: (params["penalty"], params["l1_ratio"]) in L1_RATIO_CONSISTENT
+                 or params["penalty"] == "elasticnet", "penalty='elasticnet'"),
+    "learning_rate": (_is_gd, "solver='gd'"),
+    "optimizer": (_is_gd, "solver='gd'"),
+    "schedule": (_is_gd, "solver='gd'"),
+    "batch_size": (_is_gd, "solver='gd'"),
+    "early_stopping": (_is_gd, "solver='gd'"),
+    "decay": (lambda params, spec: _is_gd(params, spec) and params["schedule"] in ("time", "exponential"),
+              "solver='gd' with schedule='time' or 'exponential'"),
+    "decay_every": (lambda params, spec: _is_gd(params, spec) and params["schedule"] == "step",
+                    "solver='gd' with schedule='step'"),
+    "n_iter_no_change": (_is_stochastic_gd, "solver='gd' with batch_size or early_stopping"),
+    "validation_fraction": (lambda params, spec: _is_gd(params, spec) and params["early_stopping"],
+                            "solver='gd' with early_stopping=True"),
+}
+
+#: Copies of the (n+1)² Hessian that a Newton step holds at once (the kernel's
+#: sum, its host copy, the regularized matrix and its Cholesky factor).
+NEWTON_HESSIAN_COPIES = 4
+
+
+def _warn_about_unread_parameters(params, spec):
+    from fastlr.estimator import LogisticRegression  # the defaults; estimator imports this module
+
+    defaults = LogisticRegression().get_params()
+    unread = [
+        f"{name}={params[name]!r} (read only with {settings})"
+        for name, (reads, settings) in READ_ONLY_WHEN.items()
+        if params[name] != defaults[name] and not reads(params, spec)
+    ]
+    if unread:
+        warn_at_caller(
+            f"solver={spec.name!r}, penalty={params['penalty']!r}: these parameters have no effect here: "
+            f"{', '.join(unread)}", UserWarning,
+        )
+
+
+def _check_newton_memory(spec, n_features):
+    """Newton on wide data: refuse, before the first pass, a Hessian that does not fit in memory."""
+    if spec.name != "newton":
+        return
+    one = 8 * (n_features + 1) ** 2
+    available = memory.available_bytes()
+    if available is not None and NEWTON_HESSIAN_COPIES * one > available:
+        raise MemoryError(
+            f"solver='newton' on {n_features} features needs a {n_features + 1} x {n_features + 1} Hessian of "
+            f"{memory.describe(one)}, {NEWTON_HESSIAN_COPIES} copies of it during a step, and only "
+            f"{memory.describe(available)} of memory is available: use solver='lbfgs'"
+        )
+
+
 def make_plan(params, data) -> Plan:
-    """The :class:`Plan` for estimator parameters ``params`` (``get_params()``) on ``data``."""
+    """The :class:`Plan` for estimator parameters ``params`` (``get_params()``) on ``data``.
+
+    Warns (UserWarning) about parameters these settings do not read; raises
+    MemoryError when Newton's Hessian would not fit in memory.
+    """
     n_classes = len(data.classes)
     multinomial = params["multi_class"] == "multinomial" or (params["multi_class"] == "auto" and n_classes > 2)
     spec = select_solver(params["solver"], params["penalty"], data.n_features, multinomial)
+    _warn_about_unread_parameters(params, spec)
+    _check_newton_memory(spec, data.n_features)
     if not data.random_rows and (params["batch_size"] is not None or params["early_stopping"]):
         raise ValueError(
             f"batch_size={params['batch_size']!r}, early_stopping={params['early_stopping']!r}: mini-batch and "
@@ -183,11 +258,72 @@ def train(data, plan, warm=None) -> Trained:
     return Trained(np.array(coefs), np.array(intercepts), results)
 
 
-def convergence_message(plan, trained):
+#: A column whose largest |value| lies more than this many decades from 1 is
+#: badly scaled: gradient methods then take steps fit for no column at once.
+BADLY_SCALED_DECADES = 2
+#: A schedule that has cut the learning rate below this fraction of α₀ has frozen the iterates.
+FROZEN_SCHEDULE_FRACTION = 0.1
+
+
+def _worst_scaled_column(X, backend):
+    """(column, largest |value|) of the column of X furthest from unit scale, or
+    None when every column lies within ``BADLY_SCALED_DECADES`` of 1 (one pass over X)."""
+    largest = abs(X).max(axis=0)
+    largest = largest.toarray() if hasattr(largest, "toarray") else largest  # sparse X
+    largest = np.asarray(backend.to_host(largest), dtype=np.float64).ravel()
+    with np.errstate(divide="ignore"):
+        decades = np.where(largest > 0, np.abs(np.log10(largest)), 0.0)
+    column = int(np.argmax(decades))
+    return (column, largest[column]) if decades[column] > BADLY_SCALED_DECADES else None
+
+
+def _alternative_solver(plan):
+    """The solver to suggest instead of the one that ran, or None."""
+    smooth = plan.penalty in SMOOTH
+    for name in ALTERNATIVES[smooth]:
+        spec = SOLVERS[name]
+        if name != plan.solver.name and plan.penalty in spec.penalties and (spec.multinomial or not plan.multinomial):
+            return name
+    return None
+
+
+def _situation_advice(plan, result, data):
+    """Advice that depends on the data and the settings: each part only where it applies."""
+    options, reason = plan.options, result.stop_reason
+    advice = []
+    if data is not None:
+        badly_scaled = _worst_scaled_column(data.X, data.backend)
+        if badly_scaled is not None:
+            column, largest = badly_scaled
+            advice.append(f"column {column} of X reaches {largest:.3g} in magnitude: standardize the features "
+                          "(sklearn's StandardScaler)")
+        if data.dtype == np.float32 and reason == "stalled":
+            advice.append("float32 rounding may be what stops the cost decreasing: use float64 data")
+    descent = _is_gd(None, plan.solver)
+    if descent and options.schedule != "constant":
+        fraction = SCHEDULES[options.schedule](1.0, result.n_iter, options.decay, options.decay_every)
+        if fraction < FROZEN_SCHEDULE_FRACTION:
+            remedy = "raise decay_every" if options.schedule == "step" else "lower decay"
+            advice.append(f"the {options.schedule!r} schedule had cut the learning rate to {fraction:.2g} of its "
+                          f"start by iteration {result.n_iter}: {remedy}, or use schedule='constant'")
+    if descent and options.optimizer == "sgd" and reason != "stalled":
+        advice.append("or try an accelerated optimizer (optimizer='nesterov')")
+    alternative = _alternative_solver(plan)
+    if alternative is not None and reason in ("max_iter", "no_improvement"):
+        advice.append(f"or use solver={alternative!r}")
+    if reason == "stalled" and len(advice) == 0:
+        advice.append(f"the cost no longer changes in floating point: tol={options.tol:g} may be finer than "
+                      "this problem can be solved to")
+    return advice
+
+
+def convergence_message(plan, trained, data=None):
     """The ConvergenceWarning text when some sub-problem did not converge, else None.
 
     It names the solver, how it stopped, the optimality it reached against
-    ``tol``, and the advice that fits how it stopped.
+    ``tol``, and the advice that fits how it stopped, the data (its scale and
+    dtype, when ``data``, the :class:`~fastlr.training_data.TrainingData`, is
+    given) and the settings: never the solver or optimizer already in use.
     """
     failed = [result for result in trained.results if not result.converged]
     if not failed:
@@ -198,9 +334,9 @@ def convergence_message(plan, trained):
         how = f"did not converge in max_iter={options.max_iter} iterations"
     else:
         how = f"stopped without converging after {worst.n_iter} iterations ({worst.stop_reason.replace('_', ' ')})"
-    advice = spec.advice.get(worst.stop_reason, spec.advice["max_iter"])
+    advice = [spec.advice.get(worst.stop_reason, spec.advice["max_iter"]), *_situation_advice(plan, worst, data)]
     problems = f" ({len(failed)} of {len(trained.results)} problems)" if len(trained.results) > 1 else ""
     return (
         f"fastlr solver {spec.name!r} {how}{problems}: the optimality measure is {worst.optimality:.3g}, "
-        f"above tol={options.tol}; {advice}."
+        f"above tol={options.tol}; {'; '.join(advice)}."
     )

@@ -98,10 +98,18 @@ def fold_class_weight(class_weight, classes, y_index, sample_weight, *, xp, to_h
     """
     if class_weight is None:
         return sample_weight
-    counts = None
-    if isinstance(class_weight, str) and class_weight == "balanced":
-        counts = to_host(xp.bincount(y_index, weights=sample_weight, minlength=len(classes)))
-    per_row = xp.asarray(class_weights(class_weight, classes, counts).astype(dtype))[y_index]
+    # The (sample-weighted) count of each class: what "balanced" needs, and what
+    # gives the total of the folded weights without another pass over the rows.
+    counts = np.asarray(to_host(xp.bincount(y_index, weights=sample_weight, minlength=len(classes))), dtype=np.float64)
+    per_class = class_weights(class_weight, classes, counts)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(counts @ per_class)
+    check_weight_summary(True, 0.0, total, name="sample_weight times class_weight")
+    with np.errstate(over="ignore"):
+        representable = np.all(np.isfinite(per_class.astype(dtype)))
+    if not representable:
+        raise ValueError(f"class_weight values {per_class.tolist()} overflow {np.dtype(dtype).name}; scale them down")
+    per_row = xp.asarray(per_class.astype(dtype))[y_index]
     return per_row if sample_weight is None else sample_weight * per_row
 
 
@@ -117,7 +125,8 @@ def check_host_fit_data(X, y, sample_weight, estimator_name):
     check_classification_targets(y)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        total = float(sample_weight.sum(dtype=np.float64))
+        with np.errstate(over="ignore"):
+            total = float(sample_weight.sum(dtype=np.float64))
         check_weight_summary(True, 0.0, total)
     return X, y, sample_weight, feature_names
 

@@ -77,6 +77,9 @@ def test_decision_boundary_follows_the_model(binary, tmp_path):
     _saved_png(ax, tmp_path / "boundary.png")
 
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["no", "yes"]
+    colour_bar = [axis for axis in fig.axes if axis is not ax]
+    assert len(colour_bar) == 1 and colour_bar[0].get_ylabel() == "P(yes)"
+    assert colour_bar[0].get_ylim() == pytest.approx((0.0, 1.0))
     scattered = sum(len(collection.get_offsets()) for collection in ax.collections if collection.get_offsets().size)
     assert scattered >= len(X)
     # The drawn line is P = 0.5, i.e. w·x + b = 0, up to the grid's resolution.

@@ -7,14 +7,18 @@ of X once each way of :data:`fastlr.bench.workloads.READ_PROBES` (``X @ w``, and
 implementation: a warm-up on a few rows first (JIT compilation), then repeated
 samples, of which it keeps the median. Effective bandwidth is bytes of input
 read / time, in GB/s of 10⁹ bytes (X for the cost and gradient kernels, z for
-``sigmoid``); the roof is the fastest read of X at the same m and dtype. Below a
-few MB the input sits in cache, so "bandwidth" there is cache bandwidth, and
-``sigmoid``, whose input is n times smaller than X, can exceed 100 % of the
-roof; so can a kernel that reads X faster than all three probes.
+``sigmoid``); the roof is the fastest read of X at the same m and dtype, the
+best sample of every probe, measured before and after the cases. A share
+above 100 % is flagged (``!`` in the table, ``above_roof`` in the JSON) and
+explained under the table, never printed bare: below a few MB the input sits in
+cache, so "bandwidth" there is cache bandwidth (``sigmoid``, whose input is n
+times smaller than X, reads from cache); otherwise the machine was busier while
+the roof was read than while the kernel ran.
 
 Writes ``bench.json`` (every row of the printed table, the settings and the
 machine) and ``bench.png`` (time against m, log-log, one line per backend, the
-roof as a dashed line) in ``--output``. ``python -m fastlr.bench --help`` lists
+roof as a dashed line; a bar chart per operation when only one m was run) in
+``--output``. ``python -m fastlr.bench --help`` lists
 the options; ``fastlr bench`` takes the same ones.
 """
 
@@ -28,8 +32,9 @@ from tqdm import tqdm
 
 from fastlr.bench import workloads
 from fastlr.bench.report import READ_OPERATION, format_table, make_row, plot, write_json
-from fastlr.bench.timing import measure, measure_roof, timing_policy
+from fastlr.bench.timing import measure, measure_roof, roof_gbps, timing_policy
 from fastlr.dispatch import available_backends, unavailable_reason, is_usable
+from fastlr.outputs import check_output_paths
 from fastlr.threads import blas_threads_limited
 
 
@@ -54,19 +59,28 @@ def make_plan(operations, implementations, row_counts) -> tuple:
 
 
 def _measure_size(data, cases, policy, progress) -> list:
-    """The rows of one dataset: its roof, then every case on it."""
-    read_seconds, roof = measure_roof(data, policy)
-    rows = [make_row(READ_OPERATION, probe, data, seconds, data.X.nbytes, roof) for probe, seconds in read_seconds.items()]
-    progress.update(len(read_seconds))
+    """The rows of one dataset: its roof, every case on it, then the roof again.
+
+    The roof is the best read of X before and after the cases (each the best of
+    several samples, one probe on every core): a load that comes and goes during
+    the run lowers one of them, not both.
+    """
+    before = measure_roof(data, policy)
+    progress.update(len(before))
+    timed = []
     for operation, implementation in cases:
         progress.set_postfix_str(f"{operation.name} {implementation} m={data.m} {data.dtype}")
         operation.warm_up(implementation, data)
         thunk = operation.bind(implementation, data)
         with blas_threads_limited(workloads.blas_threads(implementation)):
             seconds = measure(thunk, policy)
-        rows.append(make_row(operation.name, implementation, data, seconds, operation.bytes_read(data), roof))
+        timed.append((operation.name, implementation, seconds, operation.bytes_read(data)))
         progress.update()
-    return rows
+    after = measure_roof(data, policy)
+    roof = roof_gbps(data.X.nbytes, before, after)
+    reads = [(READ_OPERATION, probe, min(before[probe], after[probe]), data.X.nbytes) for probe in before]
+    return [make_row(name, implementation, data, seconds, nbytes, roof)
+            for name, implementation, seconds, nbytes in reads + timed]
 
 
 def run(plan, n, dtypes, policy) -> list:
@@ -76,6 +90,7 @@ def run(plan, n, dtypes, policy) -> list:
     by :func:`_measure_size` and dropped before the next.
     """
     total = len(dtypes) * sum(len(workloads.READ_PROBES) + len(cases) for cases in plan.values())
+    total += len(dtypes) * len(plan) * len(workloads.READ_PROBES)  # the roof again after the cases
     rows = []
     with tqdm(total=total, desc="fastlr bench", unit="case", disable=None) as progress:
         for dtype in dtypes:
@@ -172,10 +187,15 @@ def main(args: argparse.Namespace) -> int:
     if not any(plan.values()):
         print("fastlr bench: nothing can run with these options", file=sys.stderr)
         return 2
+    try:  # before the run, not after it: a folder that cannot be written must not cost the measurements
+        args.output.mkdir(parents=True, exist_ok=True)
+        check_output_paths({"--output bench.json": args.output / "bench.json", "bench.png": args.output / "bench.png"})
+    except (OSError, ValueError) as exc:
+        print(f"fastlr bench: {exc}", file=sys.stderr)
+        return 2
     policy = timing_policy(args.quick)
     rows = run(plan, args.n, dtypes, policy)
     print(format_table(rows))
-    args.output.mkdir(parents=True, exist_ok=True)
     settings = {
         "operations": operations, "backends": implementations, "m": row_counts, "n": args.n,
         "dtypes": dtypes, "quick": args.quick, "timing": asdict(policy),

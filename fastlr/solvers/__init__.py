@@ -16,7 +16,7 @@ from typing import Callable
 
 from fastlr import config
 from fastlr.solvers.fista import minimize_fista
-from fastlr.solvers.gd import DIVERGENCE_HINT as GD_DIVERGENCE_HINT
+from fastlr.solvers.gd import divergence_hint as gd_divergence_hint
 from fastlr.solvers.gd import gradient_descent
 from fastlr.solvers.lbfgs import minimize_lbfgs
 from fastlr.solvers.newton import minimize_newton
@@ -27,16 +27,15 @@ from fastlr.solvers.schedules import SCHEDULES
 SMOOTH = frozenset({"l2", None})
 ALL_PENALTIES = frozenset({"l2", "l1", "elasticnet", None})
 
-SCALING_ADVICE = "standardize the features (sklearn's StandardScaler)"
-
-
 @dataclass(frozen=True)
 class SolverSpec:
     """One solver: its function, what it supports, and what to tell a user when it stops short.
 
     ``early_stopping``: it takes a held-out ``validation`` objective.
     ``advice``: by stop reason (see :mod:`fastlr.solvers.record`), the advice
-    of a ConvergenceWarning.
+    of a ConvergenceWarning that holds whatever the data; advice that depends
+    on the data and the settings (scale, dtype, schedule, another solver) is
+    added by :func:`fastlr.training.convergence_message`.
     """
 
     name: str
@@ -45,7 +44,8 @@ class SolverSpec:
     multinomial: bool
     early_stopping: bool
     advice: dict
-    divergence_hint: str = "the data may need scaling"
+    #: Advice appended to a DivergenceError: a str, or a function of the SolverOptions.
+    divergence_hint: object = "the data may need scaling"
 
 
 SOLVERS = {
@@ -54,30 +54,33 @@ SOLVERS = {
         SolverSpec(
             "gd", gradient_descent, ALL_PENALTIES, True, True,
             {
-                "max_iter": "increase max_iter or learning_rate, or use solver='lbfgs'",
-                "stalled": f"the steps no longer change the cost: raise learning_rate or lower decay, or {SCALING_ADVICE}",
+                "max_iter": "increase max_iter or learning_rate",
+                "stalled": "the steps no longer change the cost: raise learning_rate",
                 "no_improvement": "the epoch score stopped improving before the gradient met tol: raise "
-                "n_iter_no_change, learning_rate or batch_size, lower decay, or use solver='lbfgs'",
+                "n_iter_no_change, learning_rate or batch_size",
             },
-            GD_DIVERGENCE_HINT,
+            gd_divergence_hint,
         ),
         SolverSpec(
             "lbfgs", minimize_lbfgs, SMOOTH, True, False,
-            {"max_iter": f"increase max_iter, or {SCALING_ADVICE}",
-             "stalled": f"the cost stopped decreasing above tol: {SCALING_ADVICE}, or use float64 data"},
+            {"max_iter": "increase max_iter", "stalled": "the cost stopped decreasing above tol"},
         ),
         SolverSpec(
             "newton", minimize_newton, SMOOTH, False, False,
             {"max_iter": "increase max_iter; without a penalty on separable data the optimum is at infinity",
-             "stalled": f"no Newton step decreases the cost any more: {SCALING_ADVICE}, or use float64 data"},
+             "stalled": "no Newton step decreases the cost any more"},
         ),
         SolverSpec(
             "fista", minimize_fista, ALL_PENALTIES, True, False,
-            {"max_iter": f"increase max_iter, or {SCALING_ADVICE}",
-             "stalled": f"the cost stopped decreasing above tol: {SCALING_ADVICE}, or use float64 data"},
+            {"max_iter": "increase max_iter", "stalled": "the cost stopped decreasing above tol"},
         ),
     )
 }
+
+#: For a ConvergenceWarning: the solver to suggest instead, in order of
+#: preference, for smooth penalties and for L1/elastic net (the first that
+#: supports the problem and is not the one that ran).
+ALTERNATIVES = {True: ("lbfgs", "newton", "fista"), False: ("fista", "gd")}
 
 
 def _names(specs):
@@ -117,12 +120,14 @@ def select_solver(name, penalty, n_features, multinomial):
 
 def solve(spec, objective, theta0, options, check_every=1, validation=None) -> SolverResult:
     """Run solver ``spec`` on ``objective`` from ``theta0`` with a fresh iteration record."""
-    record = IterationRecord(objective, options, check_every, spec.divergence_hint)
+    hint = spec.divergence_hint(options) if callable(spec.divergence_hint) else spec.divergence_hint
+    record = IterationRecord(objective, options, check_every, hint)
     extra = {"validation": validation} if spec.early_stopping else {}
     return spec.minimize(objective, theta0, options, record, **extra)
 
 
 __all__ = [
+    "ALTERNATIVES",
     "DivergenceError",
     "IterationRecord",
     "OPTIMIZERS",

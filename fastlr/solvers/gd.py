@@ -23,7 +23,13 @@ from fastlr import config
 from fastlr.solvers.optimizers import OPTIMIZERS
 from fastlr.solvers.schedules import SCHEDULES
 
-DIVERGENCE_HINT = "lower learning_rate (or use learning_rate='auto', or solver='lbfgs')"
+def divergence_hint(options):
+    """What to tell a user whose descent diverged: never to use the setting that just diverged."""
+    alternative = "solver='lbfgs' (solver='fista' with L1)"
+    if options.learning_rate == "auto":
+        return (f"set a learning_rate below the automatic one, standardize the features (sklearn's StandardScaler), "
+                f"or use {alternative}")
+    return f"lower learning_rate (or use learning_rate='auto', or {alternative})"
 
 
 def _initial_learning_rate(objective, options, optimizer_class, batch_size):

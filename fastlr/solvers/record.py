@@ -145,6 +145,11 @@ class IterationRecord:
                 [xp.asarray(cost, dtype=xp.float64), xp.asarray(optimality, dtype=xp.float64)]
             )))
         if self._first_cost is None:
+            if not np.isfinite(cost):
+                raise DivergenceError(
+                    f"the objective is not finite at the starting point (cost {cost}): the starting coefficients "
+                    "(warm_start), the weights or the magnitude of X make it overflow"
+                )
             self._first_cost = cost
         if not np.isfinite(cost) or cost > config.DIVERGENCE_FACTOR * max(abs(self._first_cost), 1.0):
             raise DivergenceError(
