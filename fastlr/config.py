@@ -21,6 +21,11 @@ NUMBA_OMP_WAIT_POLICY = "PASSIVE"
 #: cost of waking a thread exceeds the work, so small inputs run in fewer chunks.
 NUMBA_MIN_ROWS_PER_THREAD = 4096
 
+#: Bytes of X per block of rows in the fused Numba passes: a block's margins,
+#: losses and residuals are computed together (SIMD over rows), then its
+#: gradient while the block is still in cache (L2).
+NUMBA_BLOCK_BYTES = 64 * 1024
+
 #: Rows per block in the blocked (BLAS) Hessian ``Xᵀ D X``: the block and its
 #: weighted copy stay in cache, so X is read from memory once per Hessian.
 HESSIAN_BLOCK_ROWS = 2048
