@@ -9,13 +9,9 @@ not here: they live with the kernels, in :mod:`fastlr.kernels.numba_build`,
 with the way to recompile after changing them.
 """
 
-#: Wait policy of the OpenMP runtime under ``numba-parallel``: put into the
-#: environment (unless the user set OMP_WAIT_POLICY) at the first parallel call,
-#: just before Numba starts its threads, never at import; ``None`` leaves it
-#: alone. With OpenMP's default, idle threads spin and take the cores from the
-#: solver's own thread and from other OpenMP runtimes (scikit-learn ships one):
-#: on 2 busy cores a 20000 × 3 cost_gradient took 31 ms instead of 0.7 ms.
-NUMBA_OMP_WAIT_POLICY = "PASSIVE"
+#: Threads of ``numba-parallel`` (one row range each); ``None``: Numba's thread
+#: count (``NUMBA_NUM_THREADS``, the CPU count unless ``numba.set_num_threads`` lowered it).
+NUMBA_THREADS = None
 
 #: Rows that each thread of ``numba-parallel`` gets at least. Below this, the
 #: cost of waking a thread exceeds the work, so small inputs run in fewer chunks.

@@ -1,21 +1,19 @@
-"""Row-level math and row-range loops shared by the two Numba backends.
+"""Row passes and the backend class shared by the two Numba backends.
 
-The loops here each handle one contiguous range of rows ``[lo, hi)`` and read
-every row of X once: the dot product, the loss term and the gradient update
-happen while the row is in L1. ``numba_serial`` runs one range over all rows;
-``numba_parallel`` splits the rows into one range per thread, gives each its
-own accumulators and adds them up afterwards in a fixed order (deterministic
-for a given thread count, no race inside ``prange``).
+A row pass handles one contiguous range of rows ``[lo, hi)`` and reads each
+row of X from memory once. It works in blocks of rows (``config.NUMBA_BLOCK_BYTES``
+of X): the block's margins first, then every row's loss and residual at once
+in SIMD (:mod:`fastlr.kernels.numba_math`), then the block's gradient while
+the block is still in cache. ``numba_serial`` runs one range over all rows;
+``numba_parallel`` runs one range per thread, each into its own output slot,
+and the slots are added in range order (deterministic for a thread count).
 
-Gradients and losses accumulate in float64 whatever the dtype of X: a float32
-sum over millions of rows would lose digits, and the conversion is free next
-to the memory traffic. The row dot products stay in X's dtype, as in BLAS.
+Inside a block, arithmetic on X runs in X's dtype (float32 data: float32 dot
+products and gradient sums, as BLAS would); the per-row math and every sum
+across blocks and rows run in float64, where a float32 sum over millions of
+rows would lose digits.
 """
 
-import os
-from typing import NamedTuple
-
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -26,7 +24,10 @@ from fastlr.kernels import numba_build, numba_math
 from fastlr.kernels.base import Backend, KernelInputError
 from fastlr.threads import blas_threads_limited
 
-_jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy")
+#: ``nogil``: the passes release the GIL, so that ``numba-parallel`` runs row
+#: ranges on Python threads; ``error_model="numpy"``: no zero test before a
+#: division, which would keep a loop from vectorizing.
+_jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy", nogil=True)
 PREFETCH_ROWS = numba_build.PREFETCH_ROWS
 CACHE_LINE_BYTES = 64
 
@@ -397,36 +398,16 @@ def block_rows(n, itemsize, m):
     return max(1, min(m, config.NUMBA_BLOCK_BYTES // max(1, n * itemsize)))
 
 
-class Passes(NamedTuple):
-    """The compiled passes of a Numba backend, by role.
-
-    Row passes (:data:`ROW_PASSES`) take their inputs, then one row range
-    ``lo, hi``, then their outputs. Parallel passes (``numba_parallel``) take
-    the same inputs, then either one output slot per row range along axis 0
-    (the reductions: binary, softmax_loss, hessian) or the output array and the
-    number of ranges (the maps: margins, sigmoid, softmax).
-    """
-
-    binary: object
-    softmax_loss: object
-    hessian: object
-    margins: object
-    sigmoid: object
-    softmax: object
-
-
-ROW_PASSES = Passes(binary_rows, softmax_rows, hessian_rows, margins_rows, numba_math.sigmoid_block, softmax_range)
-
-
 class NumbaBackend(Backend):
-    """A Numba backend: the row passes on one thread, or also the parallel passes.
+    """A Numba backend: the row passes on one row range, or on one range per thread.
 
     The argument handling (dtype of w and b, ``None`` weights, shapes of the
     results, the sum over row ranges) is the same for both backends and lives
-    here once. The number of row ranges is computed here, in Python, because a
-    compiled function that reads the thread count cannot be cached on disk.
-    Inputs too small for two ranges run the row passes directly: entering a
-    parallel region costs more than such work, and far more when other
+    here once. A row pass takes its inputs, then one row range ``lo, hi``,
+    then its outputs; :meth:`_reduce` and :meth:`_map` run one over all rows.
+    ``threads`` (``numba_parallel``) runs ranges on threads; without it, or
+    for inputs too small for two ranges, the pass runs on the calling thread:
+    waking a thread costs more than such work, and far more when other
     processes keep the cores busy.
     """
 
@@ -435,10 +416,9 @@ class NumbaBackend(Backend):
     #: L-BFGS ran 3 to 8 times slower on a 2-core machine without this.
     blas_threads = 1
 
-    def __init__(self, name, summary, parallel=None, auto_priority=None):
+    def __init__(self, name, summary, threads=None, auto_priority=None):
         self.name, self.summary, self.auto_priority = name, summary, auto_priority
-        self._parallel = parallel
-        self._threads_prepared = parallel is None
+        self._threads = threads
 
     def _check_matrix(self, X):
         shape = super()._check_matrix(X)
@@ -446,50 +426,41 @@ class NumbaBackend(Backend):
             raise KernelInputError("X must be C-contiguous for the Numba backends (np.ascontiguousarray(X))")
         return shape
 
-    def _prepare_threads(self):
-        """Before Numba starts its thread pool (at the first parallel call): the
-        OpenMP wait policy of ``config.NUMBA_OMP_WAIT_POLICY``, unless the user chose one."""
-        if config.NUMBA_OMP_WAIT_POLICY is not None:
-            os.environ.setdefault("OMP_WAIT_POLICY", config.NUMBA_OMP_WAIT_POLICY)
-        self._threads_prepared = True
-
     def _ranges(self, m):
         """Row ranges for m rows: one per thread, each of at least
-        ``config.NUMBA_MIN_ROWS_PER_THREAD`` rows; one without parallel passes."""
-        if self._parallel is None:
+        ``config.NUMBA_MIN_ROWS_PER_THREAD`` rows; one on a single thread."""
+        if self._threads is None:
             return 1
-        if not self._threads_prepared:
-            self._prepare_threads()
-        return max(1, min(numba.get_num_threads(), m // config.NUMBA_MIN_ROWS_PER_THREAD))
+        return max(1, min(self._threads.count(), m // config.NUMBA_MIN_ROWS_PER_THREAD))
 
-    def _reduce(self, role, m, inputs, slot_shapes):
-        """Run the reduction ``role`` over m rows; returns its outputs (float64, of
-        ``slot_shapes``), summed over the row ranges in range order."""
+    def _over_ranges(self, row_pass, m, ranges, inputs, outputs):
+        """``row_pass(*inputs, lo, hi, *outputs(r))`` for each of ``ranges`` row ranges of m rows."""
+        if ranges == 1:
+            row_pass(*inputs, 0, m, *outputs(0))
+        else:
+            self._threads.run(row_pass, m, ranges, inputs, outputs)
+
+    def _reduce(self, row_pass, m, inputs, slot_shapes):
+        """Run a reducing row pass over m rows; returns its outputs (float64, of
+        ``slot_shapes``), one slot per range, summed in range order."""
         ranges = self._ranges(m)
         slots = [np.empty((ranges, *shape)) for shape in slot_shapes]
-        if ranges == 1:
-            getattr(ROW_PASSES, role)(*inputs, 0, m, *(slot[0] for slot in slots))
-            return [slot[0] for slot in slots]
-        getattr(self._parallel, role)(*inputs, *slots)
-        return [slot.sum(axis=0) for slot in slots]
+        self._over_ranges(row_pass, m, ranges, inputs, lambda r: [slot[r] for slot in slots])
+        return [slot[0] if ranges == 1 else slot.sum(axis=0) for slot in slots]
 
-    def _map(self, role, m, inputs, out):
-        """Run the map ``role`` over m rows into ``out``."""
-        ranges = self._ranges(m)
-        if ranges == 1:
-            getattr(ROW_PASSES, role)(*inputs, 0, m, out)
-        else:
-            getattr(self._parallel, role)(*inputs, out, ranges)
+    def _map(self, row_pass, m, inputs, out):
+        """Run a row pass that writes rows [lo, hi) of ``out`` over all m rows."""
+        self._over_ranges(row_pass, m, self._ranges(m), inputs, lambda r: [out])
         return out
 
     def _sigmoid(self, z):
         z = np.asarray(z)
         flat = np.ascontiguousarray(z).reshape(-1)
-        return self._map("sigmoid", flat.shape[0], (flat,), np.empty_like(flat)).reshape(z.shape)
+        return self._map(numba_math.sigmoid_block, flat.shape[0], (flat,), np.empty_like(flat)).reshape(z.shape)
 
     def _decision_function(self, X, w, b):
         W, b = as_matrix(w, b, X.dtype)
-        margins = self._map("margins", X.shape[0], (X, W, b), np.empty((X.shape[0], W.shape[0]), dtype=X.dtype))
+        margins = self._map(margins_rows, X.shape[0], (X, W, b), np.empty((X.shape[0], W.shape[0]), dtype=X.dtype))
         return margins[:, 0] if np.ndim(w) == 1 else margins
 
     def _binary(self, X, y, w, b, sample_weight, with_gradient):
@@ -499,7 +470,7 @@ class NumbaBackend(Backend):
             X, y, np.asarray(w, dtype=dtype), dtype.type(b), as_weights(sample_weight, dtype),
             block_rows(n, dtype.itemsize, m), with_gradient,
         )
-        gradient, (loss, residual, weight) = self._reduce("binary", m, inputs, [(n,), (3,)])
+        gradient, (loss, residual, weight) = self._reduce(binary_rows, m, inputs, [(n,), (3,)])
         return loss / weight, gradient / weight, residual / weight
 
     def _cost(self, X, y, w, b, sample_weight):
@@ -521,7 +492,7 @@ class NumbaBackend(Backend):
         # of its own on top of ours (23 s instead of 0.5 s at 500k × 100 on 2 cores).
         with blas_threads_limited(1):
             gradient, gram, (loss, residual, weight) = self._reduce(
-                "hessian", m, inputs, [(n,), (n + 1, n + 1), (3,)]
+                hessian_rows, m, inputs, [(n,), (n + 1, n + 1), (3,)]
             )
         gram[n, :n] = gram[:n, n]
         return (
@@ -531,7 +502,7 @@ class NumbaBackend(Backend):
 
     def _softmax(self, Z):
         Z = np.ascontiguousarray(Z)
-        return self._map("softmax", Z.shape[0], (Z,), np.empty_like(Z))
+        return self._map(softmax_range, Z.shape[0], (Z,), np.empty_like(Z))
 
     def _multinomial(self, X, y, W, b, sample_weight, with_gradient):
         m, n = X.shape
@@ -542,7 +513,7 @@ class NumbaBackend(Backend):
         # The two products per block run in BLAS, one thread per row range.
         with blas_threads_limited(1):
             gradient, gradient_b, (loss, weight) = self._reduce(
-                "softmax_loss", m, inputs, [(n_classes, n), (n_classes,), (2,)]
+                softmax_rows, m, inputs, [(n_classes, n), (n_classes,), (2,)]
             )
         return loss / weight, gradient / weight, gradient_b / weight
 

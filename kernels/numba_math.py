@@ -34,7 +34,8 @@ from fastlr.kernels import numba_build
 #: No ``reassoc`` (see the module docstring); ``contract`` lets LLVM use FMA,
 #: which only makes the range reductions more exact. ``error_model="numpy"``:
 #: a float division must not test for zero, or the loop would not vectorize.
-_exact = dict(cache=numba_build.CACHE, fastmath={"contract"}, error_model="numpy")
+#: ``nogil``: :func:`sigmoid_block` is a row pass of its own.
+_exact = dict(cache=numba_build.CACHE, fastmath={"contract"}, error_model="numpy", nogil=True)
 
 LOG2_E = 1.4426950408889634
 #: ln 2 split as in fdlibm: the high part has 32 trailing zero bits, so k·LN2_HI is exact for |k| < 2²⁰.

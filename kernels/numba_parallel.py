@@ -1,80 +1,81 @@
 """The ``numba-parallel`` backend: the row passes of :mod:`fastlr.kernels.numba_common`
-run on one contiguous range of rows per thread (``prange``).
+on one contiguous range of rows per thread.
 
-Rows are split into one range per thread (fewer for small inputs, see
-``config.NUMBA_MIN_ROWS_PER_THREAD``; one range runs the row pass directly).
-Each range writes its own output slot; the backend adds the slots in range
-order, so results depend on the thread count but never on scheduling.
+The rows are split into one range per thread (fewer for small inputs, see
+``config.NUMBA_MIN_ROWS_PER_THREAD``; a single range runs on the calling
+thread). The calling thread takes the first range and a small pool of worker
+threads the others; each range writes its own output slot, and the backend
+adds the slots in range order, so results depend on the thread count but
+never on scheduling.
 
-Each function here is only the ``prange`` loop: no array expressions, which
-Numba would turn into parallel loops of their own and compile at length
-(a 2-D ``+=`` on slices took 12 s of the first fit's compilation).
+Why threads and not ``prange``: the row passes are compiled with
+``nogil=True``, so Python threads run them truly in parallel, and both Numba
+backends share every compiled function and its disk cache. A ``prange`` driver
+is one more compiled function per pass, and a slow one to compile: the
+parallel Newton and prediction drivers cost 1.3–3.9 s each and doubled the CPU
+time of the first default fit (11.3 s instead of 5.2 s on a 2-core Xeon).
 """
 
-from numba import njit, prange
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
-from fastlr.kernels import numba_build, numba_math
+import numba
+
+from fastlr import config
 from fastlr.kernels import numba_common as rows
 
-_jit = dict(cache=numba_build.CACHE, parallel=True)
 
+class RangeThreads:
+    """Worker threads for the row ranges after the first, started on first use.
 
-@njit(**_jit)
-def _binary(X, y, w, b, sample_weight, block_rows, with_gradient, gradients, sums):
-    m = X.shape[0]
-    ranges = sums.shape[0]
-    for r in prange(ranges):
-        rows.binary_rows(
-            X, y, w, b, sample_weight, block_rows, with_gradient,
-            r * m // ranges, (r + 1) * m // ranges, gradients[r], sums[r],
-        )
+    Safe to share between threads that fit at the same time (each waits only
+    for its own ranges) and across ``fork`` (a child starts its own workers:
+    the parent's do not exist there).
+    """
 
+    def __init__(self):
+        self._forget()
+        os.register_at_fork(after_in_child=self._forget)
 
-@njit(**_jit)
-def _softmax_loss(X, y, W, b, sample_weight, block_rows, with_gradient, gradients, gradients_b, sums):
-    m = X.shape[0]
-    ranges = sums.shape[0]
-    for r in prange(ranges):
-        rows.softmax_rows(
-            X, y, W, b, sample_weight, block_rows, with_gradient,
-            r * m // ranges, (r + 1) * m // ranges, gradients[r], gradients_b[r], sums[r],
-        )
+    def _forget(self):
+        self._lock = threading.Lock()
+        self._executor = None
+        self._workers = 0
 
+    @staticmethod
+    def count():
+        """Threads to use: ``config.NUMBA_THREADS``, or Numba's thread count
+        (``NUMBA_NUM_THREADS``, the CPU count unless lowered by ``numba.set_num_threads``)."""
+        return config.NUMBA_THREADS or numba.get_num_threads()
 
-@njit(**_jit)
-def _hessian(X, y, w, b, sample_weight, block_rows, gradients, grams, sums):
-    m = X.shape[0]
-    ranges = sums.shape[0]
-    for r in prange(ranges):
-        rows.hessian_rows(
-            X, y, w, b, sample_weight, block_rows, r * m // ranges, (r + 1) * m // ranges, gradients[r], grams[r], sums[r]
-        )
+    def _executor_for(self, workers):
+        with self._lock:
+            if self._workers < workers:
+                if self._executor is not None:
+                    self._executor.shutdown(wait=False)
+                self._executor = ThreadPoolExecutor(workers, thread_name_prefix="fastlr-rows")
+                self._workers = workers
+            return self._executor
 
-
-@njit(**_jit)
-def _margins(X, W, b, out, ranges):
-    m = X.shape[0]
-    for r in prange(ranges):
-        rows.margins_rows(X, W, b, r * m // ranges, (r + 1) * m // ranges, out)
-
-
-@njit(**_jit)
-def _sigmoid(z, out, ranges):
-    m = z.shape[0]
-    for r in prange(ranges):
-        numba_math.sigmoid_block(z, r * m // ranges, (r + 1) * m // ranges, out)
-
-
-@njit(**_jit)
-def _softmax(Z, out, ranges):
-    m = Z.shape[0]
-    for r in prange(ranges):
-        rows.softmax_range(Z, r * m // ranges, (r + 1) * m // ranges, out)
+    def run(self, row_pass, m, ranges, inputs, outputs):
+        """``row_pass(*inputs, lo, hi, *outputs(r))`` for ranges r = 0..ranges−1 of m rows, r = 0 here."""
+        bounds = [(r * m // ranges, (r + 1) * m // ranges) for r in range(ranges)]
+        executor = self._executor_for(ranges - 1)
+        futures = [
+            executor.submit(row_pass, *inputs, lo, hi, *outputs(r)) for r, (lo, hi) in enumerate(bounds) if r > 0
+        ]
+        try:
+            row_pass(*inputs, *bounds[0], *outputs(0))
+        finally:
+            wait(futures)  # no range may still be writing when this returns, whatever happened here
+        for future in futures:
+            future.result()  # a worker's exception, raised here
 
 
 backend = rows.NumbaBackend(
     "numba-parallel",
-    "@njit(parallel=True), one fused pass over X, per-thread accumulators",
-    parallel=rows.Passes(_binary, _softmax_loss, _hessian, _margins, _sigmoid, _softmax),
+    "@njit(nogil=True), one fused pass over X, one row range per thread",
+    threads=RangeThreads(),
     auto_priority=20,
 )
