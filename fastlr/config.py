@@ -55,6 +55,16 @@ CUDA_THREADS_PER_BLOCK = 128
 #: price of registers (fewer resident warps).
 CUDA_ROW_GROUP_BYTES = 128
 
+#: Logits per chunk of the GEMM softmax path (K > 32 classes, or W too large for the
+#: fused kernel's registers): sized to stay in a GPU's L2 cache (50 MB on an H100/H200)
+#: between the cuBLAS product that writes them and the epilogue that reads them.
+CUDA_SOFTMAX_CHUNK_BYTES = 32 * 2**20
+
+#: Opt-in: the GEMM softmax path multiplies float32 data on TF32 tensor cores
+#: (10-bit mantissas in, float32 accumulation). Off by default: it changes the
+#: gradients at the 1e-3 relative level.
+CUDA_SOFTMAX_TF32 = False
+
 #: Host arrays at least this large go to the GPU through pinned buffers of this size.
 CUDA_PINNED_TRANSFER_BYTES = 64 * 2**20
 

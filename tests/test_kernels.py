@@ -429,3 +429,26 @@ def test_vectorized_math_is_as_exact_as_libm():
     want = np.log(x)
     assert got[x == 1.0].tolist() == [0.0]
     assert np.max(np.abs(got - want) / np.maximum(want, 1e-300)) < 4 * ulp
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_gemm_softmax_pass_matches_the_reference_on_numpy(dtype, weighted):
+    """The chunked GEMM path of the GPU's many-class softmax, run over NumPy with the
+    array-library epilogue: chunk edges (37 rows a chunk) and the float64 sums across chunks."""
+    from fastlr.kernels import gemm_softmax
+
+    X, y, W, b, s = _softmax_problem(m=500, n=7, k=5, dtype=dtype)
+    s = s if weighted else None
+    want = get_backend("python").softmax_cost_gradient(X, y, W, b, s)
+    for with_gradient in (True, False):
+        got = gemm_softmax.softmax_gemm_pass(np, X, y, W, b, s, with_gradient, 37, gemm_softmax.numpy_epilogue)
+        assert all(value.dtype == dtype for value in got)
+        np.testing.assert_allclose(got[0], want[0], rtol=RTOL[dtype])
+        if with_gradient:
+            for value, expected in zip(got[1:], want[1:]):
+                np.testing.assert_allclose(value, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-2)
+    y_bad = y.copy()
+    y_bad[3] = 5
+    cost = gemm_softmax.softmax_gemm_pass(np, X, y_bad, W, b, s, True, 37, gemm_softmax.numpy_epilogue)[0]
+    assert np.isnan(cost)
