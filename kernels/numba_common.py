@@ -339,6 +339,12 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
     sums[1] = weight_total(sample_weight, lo, hi)
 
 
+def binary_margins(X, w, b, lo, hi, out):
+    """out[lo:hi] = X[lo:hi] w + b: :func:`block_margins` as a row pass (a float64 X shares
+    the specialization the binary passes compile)."""
+    block_margins(X, w, b, lo, hi - lo, out[lo:hi])
+
+
 @njit(**_jit)
 def margins_rows(X, W, b, lo, hi, out):
     """out[i, k] = x_i · W_k + b_k for rows [lo, hi)."""
@@ -385,6 +391,11 @@ def no_weights(dtype):
 
 def as_weights(sample_weight, dtype):
     return no_weights(dtype) if sample_weight is None else sample_weight
+
+
+def as_scalar(b, dtype):
+    """A binary intercept, given as a scalar or a 1-element array, as a ``dtype`` scalar."""
+    return np.asarray(b, dtype=dtype).reshape(())[()]
 
 
 def as_matrix(w, b, dtype):
@@ -459,15 +470,18 @@ class NumbaBackend(Backend):
         return self._map(numba_math.sigmoid_block, flat.shape[0], (flat,), np.empty_like(flat)).reshape(z.shape)
 
     def _decision_function(self, X, w, b):
-        W, b = as_matrix(w, b, X.dtype)
-        margins = self._map(margins_rows, X.shape[0], (X, W, b), np.empty((X.shape[0], W.shape[0]), dtype=X.dtype))
-        return margins[:, 0] if np.ndim(w) == 1 else margins
+        m, dtype = X.shape[0], X.dtype
+        if np.ndim(w) == 1:  # the margins loop of the binary passes, compiled once for both
+            inputs = (X, np.asarray(w, dtype=dtype), as_scalar(b, dtype))
+            return self._map(binary_margins, m, inputs, np.empty(m, dtype=dtype))
+        W, b = as_matrix(w, b, dtype)
+        return self._map(margins_rows, m, (X, W, b), np.empty((m, W.shape[0]), dtype=dtype))
 
     def _binary(self, X, y, w, b, sample_weight, with_gradient):
         m, n = X.shape
         dtype = X.dtype
         inputs = (
-            X, y, np.asarray(w, dtype=dtype), dtype.type(b), as_weights(sample_weight, dtype),
+            X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype),
             block_rows(n, dtype.itemsize, m), with_gradient,
         )
         gradient, (loss, residual, weight) = self._reduce(binary_rows, m, inputs, [(n,), (3,)])
@@ -485,7 +499,7 @@ class NumbaBackend(Backend):
         m, n = X.shape
         dtype = X.dtype
         inputs = (
-            X, y, np.asarray(w, dtype=dtype), dtype.type(b), as_weights(sample_weight, dtype),
+            X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype),
             max(1, min(m, config.HESSIAN_BLOCK_ROWS)),
         )
         # Each range multiplies its blocks in BLAS: BLAS must not start threads

@@ -130,6 +130,21 @@ def test_cost_is_exact_for_margins_in_the_thousands(backend, dtype):
     assert np.isfinite(float(host(kernels, db)))
 
 
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_a_one_element_intercept_is_the_scalar_one(backend):
+    """b may be a scalar or an array of shape (1,): the same numbers either way."""
+    kernels = get_backend(backend)
+    X, y, w, b, _ = make_problem(m=60, n=3)
+    Xd, yd, wd = on_device(kernels, X, y, w)
+    for name in ("cost", "cost_gradient", "cost_gradient_hessian"):
+        one_element, scalar = (getattr(kernels, name)(Xd, yd, wd, value) for value in (np.array([b]), b))
+        for got, want in zip(*(result if isinstance(result, tuple) else (result,) for result in (one_element, scalar))):
+            np.testing.assert_array_equal(host(kernels, got), host(kernels, want))
+    np.testing.assert_array_equal(
+        host(kernels, kernels.decision_function(Xd, wd, np.array([b]))), host(kernels, kernels.decision_function(Xd, wd, b))
+    )
+
+
 def _softmax_problem(m=400, n=6, k=4, dtype=np.float64, scale=1.0, seed=1):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((m, n)).astype(dtype)
@@ -311,7 +326,9 @@ def test_every_parallel_pass_matches_the_reference(three_ranges, dtype):
     np.testing.assert_allclose(Z, reference.decision_function(X, W, b), rtol=rtol, atol=atol)
     np.testing.assert_allclose(kernels.softmax(Z), reference.softmax(Z.astype(np.float64)), rtol=rtol, atol=atol)
     ran = {name for name, ranges in three_ranges if ranges == 3}
-    assert ran == {"binary_rows", "hessian_rows", "softmax_rows", "margins_rows", "sigmoid_block", "softmax_range"}
+    assert ran == {
+        "binary_rows", "hessian_rows", "softmax_rows", "binary_margins", "margins_rows", "sigmoid_block", "softmax_range"
+    }
 
 
 def test_parallel_newton_fit_and_prediction_match_the_serial_backend(three_ranges, breast_cancer):
@@ -322,7 +339,7 @@ def test_parallel_newton_fit_and_prediction_match_the_serial_backend(three_range
     serial = fastlr.fit(X, y, backend="numba", solver="newton", tol=1e-10)
     np.testing.assert_allclose(parallel.coef_, serial.coef_, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(parallel.predict_proba(X), serial.predict_proba(X), rtol=1e-9, atol=1e-15)
-    assert {"hessian_rows", "margins_rows", "sigmoid_block"} <= {name for name, _ in three_ranges}
+    assert {"hessian_rows", "binary_margins", "sigmoid_block"} <= {name for name, _ in three_ranges}
 
 
 def test_a_failing_range_raises_after_every_range_has_finished():
