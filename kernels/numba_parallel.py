@@ -31,7 +31,9 @@ class RangeThreads:
 
     Safe to share between threads that fit at the same time (each waits only
     for its own ranges) and across ``fork`` (a child starts its own workers:
-    the parent's do not exist there).
+    the parent's do not exist there). One instance per process,
+    :data:`THREADS`: a pickled backend (dask sends it to its workers) finds
+    the receiving process's own instance.
     """
 
     def __init__(self):
@@ -58,6 +60,9 @@ class RangeThreads:
                 self._workers = workers
             return self._executor
 
+    def __reduce__(self):
+        return _process_threads, ()
+
     def run(self, row_pass, m, ranges, inputs, outputs):
         """``row_pass(*inputs, lo, hi, *outputs(r))`` for ranges r = 0..ranges−1 of m rows, r = 0 here."""
         bounds = [(r * m // ranges, (r + 1) * m // ranges) for r in range(ranges)]
@@ -73,9 +78,17 @@ class RangeThreads:
             future.result()  # a worker's exception, raised here
 
 
+#: The worker threads of this process.
+THREADS = RangeThreads()
+
+
+def _process_threads():
+    return THREADS
+
+
 backend = rows.NumbaBackend(
     "numba-parallel",
     "@njit(nogil=True), one fused pass over X, one row range per thread",
-    threads=RangeThreads(),
+    threads=THREADS,
     auto_priority=20,
 )

@@ -469,3 +469,17 @@ def test_gemm_softmax_pass_matches_the_reference_on_numpy(dtype, weighted):
     y_bad[3] = 5
     cost = gemm_softmax.softmax_gemm_pass(np, X, y_bad, W, b, s, True, 37, gemm_softmax.numpy_epilogue)[0]
     assert np.isnan(cost)
+
+
+def test_numba_backends_pickle_for_dask_workers():
+    """A backend travels in dask's task graphs: it pickles, and the copy uses the
+    receiving process's worker threads."""
+    pytest.importorskip("numba")
+    import pickle
+
+    X, y, w, b, _ = make_problem(m=500, n=4)
+    for name in ("numba", "numba-parallel"):
+        original = get_backend(name)
+        copy = pickle.loads(pickle.dumps(original))
+        assert copy._threads is original._threads
+        np.testing.assert_array_equal(copy.cost_gradient(X, y, w, b)[1], original.cost_gradient(X, y, w, b)[1])
