@@ -14,7 +14,7 @@ Accuracy is that of libm to within a few units in the last place of float64:
   (truncation below 5·10⁻¹⁸), and 2^k as two exact powers of two so that
   results below 2^−1022 underflow gradually, as libm's do.
 * ``log(x)`` for x ≥ 1: x = 2^k f with f in (1/√2, √2] from the bits of x,
-  log f = 2 atanh((f − 1)/(f + 1)) by its odd series to s¹⁹.
+  log f = 2 atanh((f − 1)/(f + 1)) by the same odd series.
 * ``log1p(e)`` for 0 ≤ e ≤ 1: 2 atanh(s) with s = e / (2 + e) ≤ 1/3, the odd
   series to s³¹ (truncation below 10⁻¹⁶), with the rounding of 1 + e/2
   corrected: exact to the last digits for tiny e, where log1p(e) ≈ e, down
@@ -109,14 +109,9 @@ def exp_nonpositive(x):
 
 
 @njit(inline="always", **_exact)
-def log1p_unit(e):
-    """log(1 + e) for 0 ≤ e ≤ 1."""
-    # u = 2e / (2 + e) = 2s, so that u = e exactly when e is subnormal.
-    d = 1.0 + 0.5 * e
-    u = e / d
-    # 1 + e/2 was rounded: d + ((1 − d) + e/2) is exact (Fast2Sum, 1 ≥ e/2), and
-    # e / (d + δ) = u (1 − δ/d) to first order.
-    u = u - u * (((1.0 - d) + 0.5 * e) / d)
+def _log_of_ratio(u):
+    """log((1 + s)/(1 − s)) = 2 atanh(s) for u = 2s, |s| ≤ 1/3: 2 (s + s³/3 + s⁵/5 + …) to
+    s³¹ (truncation below 10⁻¹⁶), computed from u so that a subnormal u stays exact."""
     s = 0.5 * u
     t = s * s
     q = 1.0 / 31.0
@@ -138,6 +133,18 @@ def log1p_unit(e):
 
 
 @njit(inline="always", **_exact)
+def log1p_unit(e):
+    """log(1 + e) for 0 ≤ e ≤ 1."""
+    # u = 2e / (2 + e) = 2s, so that u = e exactly when e is subnormal.
+    d = 1.0 + 0.5 * e
+    u = e / d
+    # 1 + e/2 was rounded: d + ((1 − d) + e/2) is exact (Fast2Sum, 1 ≥ e/2), and
+    # e / (d + δ) = u (1 − δ/d) to first order.
+    u = u - u * (((1.0 - d) + 0.5 * e) / d)
+    return _log_of_ratio(u)
+
+
+@njit(inline="always", **_exact)
 def log_at_least_one(x):
     """log(x) for finite x ≥ 1 (a sum of exponentials whose largest is 1)."""
     bits = _float64_bits(x)
@@ -151,19 +158,8 @@ def log_at_least_one(x):
     d = f + 1.0
     s = (f - 1.0) / d
     s = s - s * ((f - (d - 1.0)) / d)
-    t = s * s
-    q = 1.0 / 19.0
-    q = q * t + 1.0 / 17.0
-    q = q * t + 1.0 / 15.0
-    q = q * t + 1.0 / 13.0
-    q = q * t + 1.0 / 11.0
-    q = q * t + 1.0 / 9.0
-    q = q * t + 1.0 / 7.0
-    q = q * t + 1.0 / 5.0
-    q = q * t + 1.0 / 3.0
-    u = s + s
     kf = np.float64(k)
-    return kf * LN2_HI + (kf * LN2_LO + (u + u * (t * q)))
+    return kf * LN2_HI + (kf * LN2_LO + _log_of_ratio(s + s))
 
 
 @njit(**_exact)
