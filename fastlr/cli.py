@@ -229,13 +229,13 @@ def run_backends(args):
 def run_demo(args):
     from fastlr import demo
 
-    return demo.main(args.passed_on)
+    return demo.main(args.passed_on, prog="fastlr demo")
 
 
 def run_warmup(args):
     from fastlr import warmup
 
-    return warmup.main(args.passed_on)
+    return warmup.main(args.passed_on, prog="fastlr warmup")
 
 
 def run_bench(args):

@@ -54,8 +54,8 @@ def run(n_samples=200_000, n_features=50, C=1.0, tol=1e-6, seed=0):
     return rows
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fastlr demo", description=__doc__.splitlines()[0])
+def main(argv=None, prog="python -m fastlr.demo"):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200_000, help="rows of generated data (default: 200000)")
     parser.add_argument("--features", type=int, default=50, help="features (default: 50)")
     args = parser.parse_args(argv)

@@ -125,8 +125,8 @@ def warm_up(backend=DEFAULT_BACKEND, dtypes=DTYPES, report=None):
     return steps
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fastlr warmup", description=__doc__.splitlines()[0])
+def main(argv=None, prog="python -m fastlr.warmup"):
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default=DEFAULT_BACKEND, help=f"backend to warm up (default: {DEFAULT_BACKEND})")
     parser.add_argument(
         "--dtype", nargs="+", choices=DTYPES, default=list(DTYPES), help="dtypes to compile for (default: both)"
