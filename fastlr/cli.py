@@ -1,4 +1,4 @@
-"""The ``fastlr`` command line: fit, predict, backends, demo, bench.
+"""The ``fastlr`` command line: fit, predict, backends, demo, bench, warmup.
 
 Each subcommand is an entry of :data:`COMMANDS`: a help line, a function that
 adds its arguments and a function that runs it and returns the exit status.
@@ -317,6 +317,12 @@ def run_demo(args):
     return demo.main(args.passed_on, prog="fastlr demo")
 
 
+def run_warmup(args):
+    from fastlr import warmup
+
+    return warmup.main(args.passed_on, prog="fastlr warmup")
+
+
 def run_bench(args):
     # Imported only when asked for: fastlr.bench may need the [bench] extra.
     try:
@@ -343,7 +349,7 @@ class Command:
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
     #: True when every argument, --help included, goes to the module's own parser
-    #: (as ``args.passed_on``): fastlr.demo and fastlr.bench parse their own.
+    #: (as ``args.passed_on``): fastlr.demo, fastlr.bench and fastlr.warmup parse their own.
     passes_arguments_on: bool = False
 
 
@@ -353,6 +359,7 @@ COMMANDS = {
     "backends": Command("list the kernel backends and whether they run here", _no_arguments, run_backends),
     "demo": Command("time every usable backend on generated data", _no_arguments, run_demo, True),
     "bench": Command("benchmarks (fastlr.bench; see fastlr bench --help)", _no_arguments, run_bench, True),
+    "warmup": Command("compile the kernels ahead of the first fit (cached on disk)", _no_arguments, run_warmup, True),
 }
 
 

@@ -9,17 +9,18 @@ not here: they live with the kernels, in :mod:`fastlr.kernels.numba_build`,
 with the way to recompile after changing them.
 """
 
-#: Wait policy of the OpenMP runtime under ``numba-parallel``: put into the
-#: environment (unless the user set OMP_WAIT_POLICY) at the first parallel call,
-#: just before Numba starts its threads, never at import; ``None`` leaves it
-#: alone. With OpenMP's default, idle threads spin and take the cores from the
-#: solver's own thread and from other OpenMP runtimes (scikit-learn ships one):
-#: on 2 busy cores a 20000 × 3 cost_gradient took 31 ms instead of 0.7 ms.
-NUMBA_OMP_WAIT_POLICY = "PASSIVE"
+#: Threads of ``numba-parallel`` (one row range each); ``None``: Numba's thread
+#: count (``NUMBA_NUM_THREADS``, the CPU count unless ``numba.set_num_threads`` lowered it).
+NUMBA_THREADS = None
 
 #: Rows that each thread of ``numba-parallel`` gets at least. Below this, the
 #: cost of waking a thread exceeds the work, so small inputs run in fewer chunks.
 NUMBA_MIN_ROWS_PER_THREAD = 4096
+
+#: Bytes of X per block of rows in the fused Numba passes: a block's margins,
+#: losses and residuals are computed together (SIMD over rows), then its
+#: gradient while the block is still in cache (L2).
+NUMBA_BLOCK_BYTES = 64 * 1024
 
 #: Rows per block in the blocked (BLAS) Hessian ``Xᵀ D X``: the block and its
 #: weighted copy stay in cache, so X is read from memory once per Hessian.
@@ -53,6 +54,16 @@ CUDA_THREADS_PER_BLOCK = 128
 #: More rows per group: more loads in flight and fewer shuffles per row, at the
 #: price of registers (fewer resident warps).
 CUDA_ROW_GROUP_BYTES = 128
+
+#: Logits per chunk of the GEMM softmax path (K > 32 classes, or W too large for the
+#: fused kernel's registers): sized to stay in a GPU's L2 cache (50 MB on an H100/H200)
+#: between the cuBLAS product that writes them and the epilogue that reads them.
+CUDA_SOFTMAX_CHUNK_BYTES = 32 * 2**20
+
+#: Opt-in: the GEMM softmax path multiplies float32 data on TF32 tensor cores
+#: (10-bit mantissas in, float32 accumulation). Off by default: it changes the
+#: gradients at the 1e-3 relative level.
+CUDA_SOFTMAX_TF32 = False
 
 #: Host arrays at least this large go to the GPU through pinned buffers of this size.
 CUDA_PINNED_TRANSFER_BYTES = 64 * 2**20

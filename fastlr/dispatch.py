@@ -99,7 +99,7 @@ _BUILT_IN = {
         ),
         BackendEntry(
             "numba-parallel",
-            "@njit(parallel=True), one fused pass over X, per-thread accumulators",
+            "@njit(nogil=True), one fused pass over X, one row range per thread",
             _numba_missing,
             _from_module("fastlr.kernels.numba_parallel"),
         ),

@@ -163,6 +163,22 @@ def _binary_kernel_call(function_name: str) -> Callable[[str, Dataset], Thunk]:
     return call
 
 
+#: Classes of the ``softmax_cost_gradient`` workload (issue 15's K = 10).
+SOFTMAX_CLASSES = 10
+
+
+def _softmax_call(backend: str, data: Dataset) -> Thunk:
+    """The multinomial cost and gradient on X with K = ``SOFTMAX_CLASSES``: labels are the
+    deciles of the binary margins z, W (K, n) spreads w over the classes, b = 0."""
+    kernels = get_backend(backend)
+    edges = np.quantile(data.z, np.linspace(0, 1, SOFTMAX_CLASSES + 1)[1:-1])
+    labels = np.digitize(data.z, edges).astype(np.int64)
+    W = np.outer(np.linspace(-1, 1, SOFTMAX_CLASSES), data.w).astype(data.X.dtype)
+    b = np.zeros(SOFTMAX_CLASSES, dtype=data.X.dtype)
+    X, labels, W, b = (kernels.to_device(array) for array in (data.X, labels, W, b))
+    return _synchronized(kernels, partial(kernels.softmax_cost_gradient, X, labels, W, b))
+
+
 def _fit_call(backend: str, data: Dataset) -> Thunk:
     X = get_backend(backend).to_device(data.X)
     return partial(fit, X, data.y, backend=backend, solver=FIT_SOLVER, C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER)
@@ -250,6 +266,7 @@ OPERATIONS = {
             max_rows={"python": 10**5},
         ),
         Operation("cost_gradient", _binary_kernel_call("cost_gradient"), _x_bytes, max_rows={"python": 10**5}),
+        Operation("softmax_cost_gradient", _softmax_call, _x_bytes, max_rows={"python": 10**3}),
         Operation("fit", _fit_call, None, peers={"sklearn": _sklearn_fit}, max_rows={"python": 10**4}),
     )
 }
