@@ -65,3 +65,32 @@ HESSIAN_BLOCK_ROWS_DEVICE = 2**16
 #: scheduler has; the rest is left for the chunks' temporaries and the Hessians
 #: in flight. Larger X is streamed from its source at every evaluation.
 DASK_PERSIST_MEMORY_FRACTION = 0.5
+
+#: Pairs (s, y) that L-BFGS keeps (SciPy's L-BFGS-B default, which scikit-learn uses).
+LBFGS_MEMORY = 10
+
+#: Relative rounding of a computed mean loss, by the dtype of X: below it the
+#: line search compares gradients instead of values (Hager and Zhang's
+#: approximate Wolfe test, their ε = 1e-6 for float32, where F has 7 digits;
+#: sums over millions of rows in float64 keep about 13).
+LINE_SEARCH_COST_NOISE = {"float32": 1e-6, "float64": 1e-13}
+
+#: Hessian-vector products (passes over X) per Newton-CG iteration at most
+#: (scikit-learn's newton-cg uses the same 200).
+NEWTON_CG_MAX_INNER = 200
+
+#: Newton-CG estimates the Hessian on a row sample of this many rows per
+#: parameter (``Objective.row_sample``), the gradient always on every row. The
+#: sampled Hessian's relative error falls like √(parameters / rows), so this
+#: share keeps it near 0.06 and the Newton steps contract the gradient by about
+#: that factor, while its products cost ~1/20 of a pass at 500k × 100.
+NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER = 250
+
+#: ... but only when the data have at least this many times as many rows: below,
+#: the exact Hessian (products on every row) costs little more and converges faster.
+NEWTON_CG_HESSIAN_SAMPLE_FACTOR = 8
+
+#: A fit that starts from a row sample's solution (Newton-CG on large data) solves
+#: the sample to this tolerance (or the fit's own, if looser): the sample's own
+#: optimum is only within ~0.5/√rows of the full one, so more is wasted.
+SAMPLE_START_TOL = 1e-3

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from fastlr import config
 from fastlr.solvers import SolverOptions, SolverSpec, select_solver, solve
 
 
@@ -119,15 +120,33 @@ def _objectives(data, y, n_classes, plan):
         random_state=plan.random_state,
         stratify=np.asarray(data.backend.to_host(data.y_index)),
     )
-    return build(train_rows), build(held_out_rows)
+    held_out = build(held_out_rows)
+    # The fit's evaluations see only the training rows, so they cannot vouch for these.
+    held_out.check_finite_inputs()
+    return build(train_rows), held_out
+
+
+def starting_point(objective, plan, check_every):
+    """θ₀ when no warm start is given, as the solver's spec asks (where each measured faster):
+    zeros, or the class priors (``SolverSpec.prior_start``, :meth:`Objective.prior_start`);
+    then, where the spec names a row sample (``SolverSpec.start_rows``) smaller than the
+    data, the same solver's solution on that sample, to ``config.SAMPLE_START_TOL``."""
+    theta0 = objective.prior_start() if plan.solver.prior_start else objective.zeros()
+    rows = objective.n_samples if plan.solver.start_rows is None else plan.solver.start_rows(objective)
+    if rows >= objective.n_samples or plan.early_stopping:
+        return theta0
+    sample = objective.row_sample(rows)
+    options = replace(plan.options, tol=max(plan.options.tol, config.SAMPLE_START_TOL), verbose=False)
+    return solve(plan.solver, sample, theta0, options, check_every).theta
 
 
 def _solve(data, y, n_classes, plan, theta0, description):
     objective, validation = _objectives(data, y, n_classes, plan)
+    check_every = data.backend.check_every
     if theta0 is None:
-        theta0 = np.zeros(objective.n_params)
+        theta0 = starting_point(objective, plan, check_every)
     options = replace(plan.options, description=description)
-    return solve(plan.solver, objective, theta0, options, data.backend.check_every, validation)
+    return solve(plan.solver, objective, theta0, options, check_every, validation)
 
 
 def _theta_from(coef, intercept, fit_intercept):

@@ -302,6 +302,11 @@ class Passes(NamedTuple):
     margins: object
     sigmoid: object
     softmax: object
+    # Newton-CG's passes (fastlr.kernels.numba_second_order), in its SERIAL/PARALLEL order.
+    binary_curvature: object = None
+    binary_hessian_product: object = None
+    softmax_probabilities: object = None
+    softmax_hessian_product: object = None
 
 
 class NumbaBackend(Backend):
@@ -405,3 +410,35 @@ class NumbaBackend(Backend):
         loss, gradient, gradient_b = self._multinomial(X, y, W, b, sample_weight, True)
         dtype = X.dtype
         return dtype.type(loss), gradient.astype(dtype), gradient_b.astype(dtype)
+
+    # -- Newton-CG: the fused passes of fastlr.kernels.numba_second_order ----------------
+    def _cost_gradient_curvature(self, X, y, w, b, sample_weight):
+        dtype = X.dtype
+        loss, gradient, gradient_b, curvature = self._run(
+            "binary_curvature", X.shape[0], X, y, np.asarray(w, dtype=dtype), dtype.type(b),
+            as_weights(sample_weight, dtype),
+        )
+        return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b), curvature
+
+    def _hessian_product(self, X, curvature, v, v_b):
+        dtype = X.dtype
+        return self._run(
+            "binary_hessian_product", X.shape[0], X, np.asarray(curvature, dtype=np.float64),
+            np.asarray(v, dtype=dtype), dtype.type(v_b),
+        )
+
+    def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
+        dtype = X.dtype
+        W, b = as_matrix(W, b, dtype)
+        loss, gradient, gradient_b, probabilities = self._run(
+            "softmax_probabilities", X.shape[0], X, y, W, b, as_weights(sample_weight, dtype)
+        )
+        return dtype.type(loss), gradient.astype(dtype), gradient_b.astype(dtype), probabilities
+
+    def _softmax_hessian_product(self, X, probabilities, sample_weight, V, v_b):
+        dtype = X.dtype
+        V, v_b = as_matrix(V, v_b, dtype)
+        return self._run(
+            "softmax_hessian_product", X.shape[0], X, np.ascontiguousarray(probabilities, dtype=dtype),
+            as_weights(sample_weight, dtype), V, v_b,
+        )

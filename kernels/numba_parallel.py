@@ -12,6 +12,7 @@ from numba import njit, prange
 
 from fastlr.kernels import numba_build
 from fastlr.kernels import numba_common as rows
+from fastlr.kernels import numba_second_order
 from fastlr.kernels import numba_serial
 
 _jit = dict(cache=numba_build.CACHE, parallel=True)
@@ -118,7 +119,9 @@ def _softmax(Z, n_ranges):
 backend = rows.NumbaBackend(
     "numba-parallel",
     "@njit(parallel=True), one fused pass over X, per-thread accumulators",
-    rows.Passes(_binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax),
+    rows.Passes(
+        _binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax, *numba_second_order.PARALLEL
+    ),
     serial=numba_serial.PASSES,
     auto_priority=20,
 )

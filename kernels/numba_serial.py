@@ -6,6 +6,7 @@ from numba import njit
 
 from fastlr.kernels import numba_build
 from fastlr.kernels import numba_common as rows
+from fastlr.kernels import numba_second_order
 
 _jit = dict(cache=numba_build.CACHE)
 
@@ -57,5 +58,7 @@ def _softmax(Z):
     return out
 
 
-PASSES = rows.Passes(_binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax)
+PASSES = rows.Passes(
+    _binary_pass, _softmax_pass, _hessian_pass, _margins, _sigmoid, _softmax, *numba_second_order.SERIAL
+)
 backend = rows.NumbaBackend("numba", "@njit, one thread, one fused pass over X", PASSES)

@@ -73,7 +73,6 @@ def test_bad_sample_weight(data, weights, message):
     [
         (dict(solver="sag"), "unknown solver 'sag'.*'lbfgs'"),
         (dict(solver="lbfgs", penalty="l1"), "does not support penalty='l1'.*'gd', 'fista'"),
-        (dict(solver="newton", multi_class="multinomial"), "does not support the multinomial"),
         (dict(penalty="l3"), "'penalty' parameter of LogisticRegression must be a str among"),
         (dict(C=-1.0), r"'C' parameter of LogisticRegression must be a float in the range \(0.0, inf\]"),
         (dict(max_iter=-1), r"'max_iter' parameter of LogisticRegression must be an int in the range \[0, inf\)"),

@@ -12,7 +12,7 @@ Every ``minimize`` function has the signature
 """
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from fastlr import config
 from fastlr.solvers.fista import minimize_fista
@@ -20,6 +20,7 @@ from fastlr.solvers.gd import DIVERGENCE_HINT as GD_DIVERGENCE_HINT
 from fastlr.solvers.gd import gradient_descent
 from fastlr.solvers.lbfgs import minimize_lbfgs
 from fastlr.solvers.newton import minimize_newton
+from fastlr.solvers.newton_cg import hessian_rows, minimize_newton_cg
 from fastlr.solvers.optimizers import OPTIMIZERS
 from fastlr.solvers.record import DivergenceError, IterationRecord, SolverOptions, SolverResult
 from fastlr.solvers.schedules import SCHEDULES
@@ -46,6 +47,11 @@ class SolverSpec:
     early_stopping: bool
     advice: dict
     divergence_hint: str = "the data may need scaling"
+    #: Start from the class priors rather than zeros (one pass over y; fewer iterations for
+    #: Newton and gradient descent on unbalanced classes, none saved for L-BFGS or FISTA).
+    prior_start: bool = False
+    #: Rows of the sample whose solution starts the fit (``objective -> int``), or None.
+    start_rows: Optional[Callable] = None
 
 
 SOLVERS = {
@@ -60,6 +66,7 @@ SOLVERS = {
                 "n_iter_no_change, learning_rate or batch_size, lower decay, or use solver='lbfgs'",
             },
             GD_DIVERGENCE_HINT,
+            prior_start=True,
         ),
         SolverSpec(
             "lbfgs", minimize_lbfgs, SMOOTH, True, False,
@@ -67,9 +74,17 @@ SOLVERS = {
              "stalled": f"the cost stopped decreasing above tol: {SCALING_ADVICE}, or use float64 data"},
         ),
         SolverSpec(
-            "newton", minimize_newton, SMOOTH, False, False,
+            "newton", minimize_newton, SMOOTH, True, False,
             {"max_iter": "increase max_iter; without a penalty on separable data the optimum is at infinity",
              "stalled": f"no Newton step decreases the cost any more: {SCALING_ADVICE}, or use float64 data"},
+            prior_start=True,
+        ),
+        SolverSpec(
+            "newton-cg", minimize_newton_cg, SMOOTH, True, False,
+            {"max_iter": "increase max_iter; without a penalty on separable data the optimum is at infinity",
+             "stalled": f"no Newton step decreases the cost any more: {SCALING_ADVICE}, or use float64 data"},
+            prior_start=True,
+            start_rows=hessian_rows,
         ),
         SolverSpec(
             "fista", minimize_fista, ALL_PENALTIES, True, False,
