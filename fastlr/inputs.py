@@ -17,10 +17,13 @@ A new kind of input (sparse matrices, say) is one more adapter class with
 in-memory one; nothing downstream changes.
 """
 
+from functools import partial
+
 import numpy as np
 
 from fastlr import validation
 from fastlr.dispatch import get_backend, is_dask_array, resolve_backend_name
+from fastlr.objective import Objective
 from fastlr.training_data import TrainingData
 
 
@@ -54,7 +57,10 @@ class InMemoryInput:
         sample_weight = validation.fold_class_weight(
             class_weight, classes, y_index, sample_weight, xp=xp, to_host=kernels.to_host, dtype=X.dtype
         )
-        return TrainingData(X, y_index, classes, sample_weight, kernels, name, feature_names=feature_names)
+        return TrainingData(
+            X, y_index, classes, sample_weight, kernels, name, feature_names=feature_names,
+            objective=partial(Objective, estimator_name=estimator_name),
+        )
 
 
 class ChunkedInput:

@@ -55,11 +55,14 @@ class Objective:
         1 for the binary problem, K ≥ 2 for the softmax.
     C, penalty, l1_ratio, fit_intercept
         As in :class:`fastlr.LogisticRegression`. ``C=inf`` means no penalty.
+    estimator_name : str
+        Named in the error about non-finite X, as scikit-learn's validation does.
     """
 
     def __init__(self, backend, X, y, sample_weight, *, n_classes=1, C=1.0, penalty="l2",
-                 l1_ratio=None, fit_intercept=True):
+                 l1_ratio=None, fit_intercept=True, estimator_name="LogisticRegression"):
         self.backend = backend
+        self.estimator_name = estimator_name
         self.xp = backend.xp
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.n_classes = n_classes
@@ -214,13 +217,14 @@ class Objective:
         return product
 
     def check_finite_inputs(self):
-        """Raise ``ValueError("Input X contains NaN or infinity")`` when X holds one.
+        """Raise the ``ValueError`` that validation raised before for NaN or infinity in X.
 
         Fits do not scan X before they start: every value of X enters the first
         evaluation, whose cost is then not finite. The record calls this once,
-        on a non-finite first cost, to tell bad input from a diverging solver.
+        on a non-finite first cost, to tell bad input from a diverging solver
+        (:func:`fastlr.validation.check_finite_matrix`).
         """
-        validation.check_finite(bool(self.xp.isfinite(self.X).all()))
+        validation.check_finite_matrix(self.X, self.xp, self.estimator_name)
 
     def full_value(self, smooth_value, theta):
         """F itself: the smooth value plus λ₁‖w‖₁."""

@@ -62,7 +62,7 @@ def make_plan(params, data) -> Plan:
     """The :class:`Plan` for estimator parameters ``params`` (``get_params()``) on ``data``."""
     n_classes = len(data.classes)
     multinomial = params["multi_class"] == "multinomial" or (params["multi_class"] == "auto" and n_classes > 2)
-    spec = select_solver(params["solver"], params["penalty"], data.n_features, multinomial)
+    spec = select_solver(params["solver"], params["penalty"], data.X.shape, n_classes if multinomial else 1)
     if not data.random_rows and (params["batch_size"] is not None or params["early_stopping"]):
         raise ValueError(
             f"batch_size={params['batch_size']!r}, early_stopping={params['early_stopping']!r}: mini-batch and "

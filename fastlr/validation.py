@@ -15,7 +15,13 @@ import numbers
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_array, check_X_y
+from sklearn.utils.validation import (
+    _assert_all_finite,
+    _check_sample_weight,
+    _get_feature_names,
+    check_array,
+    check_X_y,
+)
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -42,6 +48,15 @@ def check_matrix_shape(shape, n_features=None):
 def check_finite(all_finite, name="X"):
     if not all_finite:
         raise ValueError(f"Input {name} contains NaN or infinity")
+
+
+def check_finite_matrix(X, xp, estimator_name):
+    """``ValueError`` for NaN or infinity in X, with the message of the check a fit skipped:
+    scikit-learn's for host arrays (its ``check_array``), ``check_finite``'s on a device."""
+    if xp is np:
+        _assert_all_finite(X, input_name="X", estimator_name=estimator_name)
+    else:
+        check_finite(bool(xp.isfinite(X).all()))
 
 
 def check_weight_summary(all_finite, minimum, total, name="sample_weight"):

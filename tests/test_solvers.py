@@ -206,7 +206,7 @@ def test_proximal_gd_gives_exact_zeros(breast_cancer):
 def test_auto_picks_a_proximal_solver_for_l1(breast_cancer):
     X, y = breast_cancer
     assert fastlr.fit(X, y, backend="numpy", penalty="l1", C=0.1).solver_ == "fista"
-    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton"
+    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton-cg"
 
 
 # -- weights ---------------------------------------------------------------------

@@ -99,20 +99,37 @@ def _names(specs):
     return ", ".join(repr(spec.name) for spec in specs)
 
 
-def select_solver(name, penalty, n_features, multinomial):
-    """The :class:`SolverSpec` for ``name``, with ``"auto"`` resolved.
+def auto_solver(penalty, n_samples, n_features, n_classes):
+    """The solver ``"auto"`` means for one problem of ``n_classes`` (1: binary) on (n_samples, n_features).
 
-    ``"auto"``: FISTA for L1 and elastic net (exact zeros), L-BFGS for the
-    softmax and for many features, Newton when n_features is at most
-    ``config.AUTO_NEWTON_MAX_FEATURES``.
+    FISTA for L1 and elastic net (exact zeros). Otherwise whichever reached
+    scikit-learn's optimum first in the crossover measurements recorded in
+    :mod:`fastlr.config`: Newton-CG where its Hessian comes from a row sample
+    (m at least ``config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR`` ×
+    ``config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER`` rows per parameter), on
+    small problems (m × parameters ≤ ``config.AUTO_NEWTON_CG_MAX_ELEMENTS``)
+    and for the softmax up to ``config.AUTO_SOFTMAX_NEWTON_MAX_FEATURES``
+    features; L-BFGS for the rest (many rows and features, too few rows to
+    sample the Hessian).
     """
+    if penalty not in SMOOTH:
+        return "fista"
+    parameters = n_classes * (n_features + 1)
+    sampled = n_samples >= config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR * config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER * parameters
+    small = n_samples * parameters <= config.AUTO_NEWTON_CG_MAX_ELEMENTS
+    softmax_newton = n_classes > 1 and n_features <= config.AUTO_SOFTMAX_NEWTON_MAX_FEATURES
+    return "newton-cg" if sampled or small or softmax_newton else "lbfgs"
+
+
+def select_solver(name, penalty, shape, n_classes):
+    """The :class:`SolverSpec` for ``name``, with ``"auto"`` resolved by :func:`auto_solver`.
+
+    ``shape`` is X's (n_samples, n_features); ``n_classes`` the classes of one
+    problem: 1 for a binary (or one-vs-rest) problem, K for the softmax.
+    """
+    multinomial = n_classes > 1
     if name == "auto":
-        if penalty not in SMOOTH:
-            name = "fista"
-        elif multinomial or n_features > config.AUTO_NEWTON_MAX_FEATURES:
-            name = "lbfgs"
-        else:
-            name = "newton"
+        name = auto_solver(penalty, *shape, n_classes)
     if name not in SOLVERS:
         raise ValueError(f"unknown solver {name!r}; known solvers: 'auto', {_names(SOLVERS.values())}")
     spec = SOLVERS[name]
@@ -146,6 +163,7 @@ __all__ = [
     "SolverOptions",
     "SolverResult",
     "SolverSpec",
+    "auto_solver",
     "select_solver",
     "solve",
 ]
