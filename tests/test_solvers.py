@@ -66,6 +66,35 @@ def test_binary_optimum(backend, solver, C, breast_cancer):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("problem", ["binary", "softmax"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton"])
+def test_second_order_and_quasi_newton_reach_sklearn_optimum(solver, problem, weighted, backend, breast_cancer,
+                                                             digits):
+    """Breast cancer (binary) and digits (softmax), with and without sample weights: within 1e-8
+    (relative) of scikit-learn's objective at its own optimum (lbfgs to tol 1e-12)."""
+    X, y = breast_cancer if problem == "binary" else digits
+    weights = np.random.default_rng(1).uniform(0.2, 3.0, len(y)) if weighted else None
+    best = _sklearn_best(problem, weighted, X, y, weights)
+    model = fastlr.fit(X, y, backend=backend, solver=solver, sample_weight=weights, tol=1e-9, max_iter=10_000)
+    got = sklearn_objective(X, y, model.coef_, model.intercept_, sample_weight=weights)
+    assert abs(relative_gap(got, best)) < 1e-8
+    assert model.solver_ == solver and model.coef_.shape[0] == (1 if problem == "binary" else 10)
+
+
+_BEST = {}
+
+
+def _sklearn_best(problem, weighted, X, y, weights):
+    """scikit-learn's objective at its optimum (lbfgs, tol 1e-12), once per problem and weighting."""
+    if (problem, weighted) not in _BEST:
+        reference = sklearn_fit(X, y)
+        reference.fit(X, y, sample_weight=weights)
+        _BEST[problem, weighted] = sklearn_objective(X, y, reference.coef_, reference.intercept_, sample_weight=weights)
+    return _BEST[problem, weighted]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_softmax_matches_sklearn_multinomial(backend, digits):
     X, y = digits
     reference = sklearn_fit(X, y, solver="lbfgs")
