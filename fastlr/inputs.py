@@ -47,7 +47,9 @@ class InMemoryInput:
             feature_names = None
         else:
             X, y, sample_weight, feature_names = validation.check_host_fit_data(X, y, sample_weight, estimator_name)
-        classes, y_index = validation.encode_labels(y, kernels.xp if kernels.accepts(y) else np, kernels.to_host)
+            if xp is not np and y.dtype.kind in "biuf":
+                y = kernels.to_device(y)  # numeric labels are encoded where X will be
+        classes, y_index = validation.encode_labels(y, xp if kernels.accepts(y) else np, kernels.to_host)
         validation.check_class_count(classes)
         # The one copy of a fit to the device (a no-op on the CPU and for device input).
         X = kernels.to_device(X)
