@@ -463,7 +463,7 @@ def fit(estimator, X, y, sample_weight=None, *, persist="auto"):
     """Fit ``estimator`` (a :class:`fastlr.LogisticRegression`) on dask data, choosing ``persist``.
 
     ``estimator.fit`` does the same with ``persist="auto"``. Solvers
-    ``"lbfgs"``, ``"newton"``, ``"fista"`` and full-batch ``"gd"`` work;
+    ``"lbfgs"``, ``"newton"``, ``"newton-cg"``, ``"fista"`` and full-batch ``"gd"`` work;
     mini-batch descent does not (it needs random rows).
 
     Parameters

@@ -14,6 +14,18 @@ curvature: a Newton iteration costs one pass plus one per CG step, and never
 forms the (n+1)² (or (K(n+1))²) Hessian, so it serves wide X and the softmax
 alike, on any backend that implements the two Hessian-vector hooks.
 
+A sampled Hessian. When the data have many more rows than parameters
+(``hessian_rows``), the Hessian is estimated on a seeded row sample
+(:meth:`~fastlr.objective.Objective.row_sample`, ``config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER``
+rows per parameter) while the gradient and the line search use every row:
+a sub-sampled Newton method (Byrd, Chin, Neveitt & Nocedal 2011; Roosta-Khorasani
+& Mahoney 2019). The sampled Hessian's relative error ε ~ √(parameters/rows)
+makes the convergence linear with rate ~ε instead of quadratic, but its
+products cost a small share of a pass: at 500k × 100, a Newton step is one
+full pass plus ~0.1 of one. Whether converged is decided, as always, by the
+gradient on every row. Such a fit also starts from the sample's own solution
+(``SolverSpec.start_rows``, :func:`fastlr.training.starting_point`).
+
 Host reads: CG reads one scalar per step (its stop test) and the line search
 one decision per trial; both are a few per pass over X, which itself is the
 cost of a step.
