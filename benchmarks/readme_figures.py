@@ -4,10 +4,11 @@
     python benchmarks/readme_figures.py roofline --output docs/figures          # ~20 minutes on 2 cores
 
 ``time-to-optimum``: time to optimum on make_classification(500 000, 100),
-C = 1, tol = 1e-6: fastlr's Newton and L-BFGS on numba-parallel against
-scikit-learn's lbfgs and newton-cholesky, each with its median time over
-repeated fits and its relative objective gap to scikit-learn's best:
-``time_to_optimum.json`` and a Markdown table on standard output.
+C = 1, tol = 1e-6, in float64 and float32 (:mod:`fastlr.bench.optimum`):
+fastlr's solvers on numba-parallel against scikit-learn's lbfgs and
+newton-cholesky and scikit-learn-intelex where it is installed, interleaved,
+each with its median time and its relative objective gap to scikit-learn's
+best: ``time_to_optimum.json`` and a Markdown table on standard output.
 
 ``roofline``: ``fastlr bench`` in float32 and float64, m = 10³ … 10⁷, n = 50,
 every usable backend and peer: ``bench.json`` and ``bench.png``, and the table
@@ -21,47 +22,28 @@ asv runs both workloads too (``asv_kernels``, ``asv_fit``, ``asv_time_to_optimum
 import argparse
 import json
 import os
-from functools import partial
 from pathlib import Path
 
-from fastlr.bench import command, timing, workloads
+from fastlr.bench import command, optimum, workloads
 from fastlr.outputs import atomic_write
 
 
-def race_to_optimum(policy) -> list:
-    """One row per solver of ``workloads.OPTIMUM_SOLVERS``: median seconds per fit, gap, iterations."""
-    X, y = workloads.make_optimum_problem()
-    best = workloads.reference_objective(X, y)
-    rows = []
-    for name, solve in workloads.OPTIMUM_SOLVERS.items():
-        solve(X[: workloads.WARMUP_ROWS], y[: workloads.WARMUP_ROWS])  # JIT warm-up
-        seconds = timing.measure(partial(solve, X, y), policy)
-        model = solve(X, y)
-        rows.append(
-            {
-                "solver": name,
-                "seconds": seconds,
-                "relative_gap": workloads.relative_gap(model, X, y, best),
-                "iterations": int(max(model.n_iter_)),
-            }
-        )
+def race_to_optimum(quick: bool) -> list:
+    """The rows of :func:`fastlr.bench.optimum.race` in both dtypes; a peer that is missing is named."""
+    rows, notes = optimum.race(dtypes=workloads.DTYPES, rounds=1 if quick else 5)
+    for note in notes:
+        print(f"skipped: {note}")
     return rows
 
 
-def markdown_table(rows) -> str:
-    lines = ["| solver | time [s] | iterations | gap to scikit-learn's best |", "|---|---:|---:|---:|"]
-    lines += [f"| {r['solver']} | {r['seconds']:.3f} | {r['iterations']} | {r['relative_gap']:.1e} |" for r in rows]
-    return "\n".join(lines)
-
-
 def run_time_to_optimum(output: Path, quick: bool) -> int:
-    rows = race_to_optimum(timing.timing_policy(quick))
+    rows = race_to_optimum(quick)
     output.mkdir(parents=True, exist_ok=True)
     with atomic_write(output / "time_to_optimum.json") as file:
         file.write(json.dumps(rows, indent=2) + "\n")
     shape = workloads.QUICK_OPTIMUM_SHAPE if quick else workloads.OPTIMUM_SHAPE
     print(f"\nTime to optimum, make_classification{shape}, C={workloads.FIT_C}, tol={workloads.FIT_TOL}:")
-    print(markdown_table(rows))
+    print(optimum.markdown_table(rows))
     print(f"wrote {output / 'time_to_optimum.json'}")
     return 0
 

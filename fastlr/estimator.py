@@ -40,9 +40,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     backend : {"auto", "python", "numpy", "numba", "numba-parallel", "cupy"}, default="auto"
         Kernel backend (see :func:`fastlr.available_backends`). ``"auto"`` picks
         from the data and the machine, or the default set by :func:`fastlr.use_backend`.
-    solver : {"auto", "gd", "lbfgs", "newton", "fista"}, default="auto"
-        ``"auto"``: Newton for few features, L-BFGS for many or for the softmax,
-        FISTA for L1 and elastic net.
+    solver : {"auto", "gd", "lbfgs", "newton", "newton-cg", "fista"}, default="auto"
+        ``"auto"``: whichever reaches the optimum first for the shape
+        (:func:`fastlr.solvers.auto_solver`): Newton-CG for small problems, for
+        the softmax with up to 100 features and where m is large enough to sample
+        the Hessian, L-BFGS otherwise; FISTA for L1 and elastic net.
     penalty : {"l2", "l1", "elasticnet", None}, default="l2"
     C : float, default=1.0
         Inverse regularization strength, C = 1/λ.

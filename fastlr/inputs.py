@@ -17,10 +17,13 @@ A new kind of input (sparse matrices, say) is one more adapter class with
 in-memory one; nothing downstream changes.
 """
 
+from functools import partial
+
 import numpy as np
 
 from fastlr import validation
 from fastlr.dispatch import get_backend, is_dask_array, resolve_backend_name
+from fastlr.objective import Objective
 from fastlr.training_data import TrainingData
 
 
@@ -38,14 +41,16 @@ class InMemoryInput:
         xp = kernels.xp
         if kernels.accepts(X) and xp is not np:
             # Device data stays where it is (other CUDA arrays are viewed, not copied) and is checked there.
-            X = validation.check_device_matrix(xp.asarray(X), xp)
+            X = validation.check_device_matrix(xp.asarray(X), xp, finite=False)
             y = validation.check_device_labels(y, X.shape[0], xp)
             sample_weight = validation.check_device_sample_weight(sample_weight, X.shape[0], X.dtype, xp)
             feature_names = None
         else:
             X, y, sample_weight, feature_names = validation.check_host_fit_data(X, y, sample_weight, estimator_name)
-        classes, y_index = encode_labels(y, kernels)
-        validation.check_classes(classes)
+            if xp is not np and y.dtype.kind in "biuf":
+                y = kernels.to_device(y)  # numeric labels are encoded where X will be
+        classes, y_index = validation.encode_labels(y, xp if kernels.accepts(y) else np, kernels.to_host)
+        validation.check_class_count(classes)
         # The one copy of a fit to the device (a no-op on the CPU and for device input).
         X = kernels.to_device(X)
         y_index = kernels.to_device(y_index)
@@ -54,7 +59,10 @@ class InMemoryInput:
         sample_weight = validation.fold_class_weight(
             class_weight, classes, y_index, sample_weight, xp=xp, to_host=kernels.to_host, dtype=X.dtype
         )
-        return TrainingData(X, y_index, classes, sample_weight, kernels, name, feature_names=feature_names)
+        return TrainingData(
+            X, y_index, classes, sample_weight, kernels, name, feature_names=feature_names,
+            objective=partial(Objective, estimator_name=estimator_name),
+        )
 
 
 class ChunkedInput:
@@ -83,11 +91,3 @@ def prepare_training_data(X, y, sample_weight=None, *, backend="auto", class_wei
         X, y, sample_weight, backend=backend, class_weight=class_weight, estimator_name=estimator_name
     )
 
-
-def encode_labels(y, kernels):
-    """``classes_`` (on the host) and each row's class index, kept where y lives
-    (a GPU sort for device labels instead of a round trip through the host)."""
-    if hasattr(y, "__cuda_array_interface__"):
-        classes, y_index = kernels.xp.unique(y, return_inverse=True)
-        return np.asarray(kernels.to_host(classes)), y_index
-    return np.unique(y, return_inverse=True)

@@ -20,6 +20,15 @@ import copy
 
 import numpy as np
 
+from fastlr import validation
+
+#: Seed of :meth:`Objective.row_sample`: a sample changes how fast a solver gets to
+#: the optimum, never the optimum, and the same data always gets the same sample.
+ROW_SAMPLE_SEED = 0
+
+#: The class share a class without any weight counts with in :meth:`Objective.prior_start`.
+PRIOR_FLOOR = 1e-12
+
 PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0, None: 0.0, "none": 0.0}
 
 
@@ -46,11 +55,14 @@ class Objective:
         1 for the binary problem, K ≥ 2 for the softmax.
     C, penalty, l1_ratio, fit_intercept
         As in :class:`fastlr.LogisticRegression`. ``C=inf`` means no penalty.
+    estimator_name : str
+        Named in the error about non-finite X, as scikit-learn's validation does.
     """
 
     def __init__(self, backend, X, y, sample_weight, *, n_classes=1, C=1.0, penalty="l2",
-                 l1_ratio=None, fit_intercept=True):
+                 l1_ratio=None, fit_intercept=True, estimator_name="LogisticRegression"):
         self.backend = backend
+        self.estimator_name = estimator_name
         self.xp = backend.xp
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.n_classes = n_classes
@@ -63,10 +75,14 @@ class Objective:
         self.l2_strength = (1.0 - rho) * strength
         self.n_weights = n_classes * self.n_features
         self.n_params = self.n_weights + (n_classes if fit_intercept else 0)
+        self._row_samples = {}
         if n_classes == 1:
             self._cost, self._cost_gradient = backend.cost, backend.cost_gradient
+            self._curvature_pass, self._data_hessian_product = backend.cost_gradient_curvature, _binary_product
         else:
             self._cost, self._cost_gradient = backend.softmax_cost, backend.softmax_cost_gradient
+            self._curvature_pass = backend.softmax_cost_gradient_probabilities
+            self._data_hessian_product = _softmax_product
 
     @property
     def n_samples(self):
@@ -79,7 +95,19 @@ class Objective:
         part.X, part.y = self.X[rows], self.y[rows]
         part.sample_weight = None if self.sample_weight is None else self.sample_weight[rows]
         part.total_weight = float(len(rows) if part.sample_weight is None else part.sample_weight.sum())
+        part._row_samples = {}
         return part
+
+    def row_sample(self, rows):
+        """F estimated on ``rows`` rows drawn without replacement (seeded, in row order), or
+        this objective when it has no more rows than that. Memoized: the rows are copied
+        once per objective, however many solver stages use them."""
+        if self.n_samples <= rows:
+            return self
+        if rows not in self._row_samples:
+            drawn = np.sort(np.random.default_rng(ROW_SAMPLE_SEED).choice(self.n_samples, rows, replace=False))
+            self._row_samples[rows] = self.subset(self.backend.to_device(drawn))
+        return self._row_samples[rows]
 
     # -- parameter layout -------------------------------------------------
     def unpack(self, theta):
@@ -105,6 +133,31 @@ class Objective:
 
     def zeros(self):
         return self.xp.zeros(self.n_params, dtype=self.xp.float64)
+
+    def prior_start(self):
+        """θ₀ with w = 0 and the intercepts at the log of the (weighted) class shares π.
+
+        That is the minimiser over the intercepts alone: the log-odds log(π₁/π₀)
+        for the binary loss, log π_k (up to a constant) for the softmax, so
+        F(θ₀) is the entropy of the class shares, −Σ π_k log π_k, at most
+        F(0) = log K. A class without weight gets log(``PRIOR_FLOOR``), not −∞.
+        Without an intercept: zeros. One pass over y, none over X.
+        """
+        xp = self.xp
+        theta = self.zeros()
+        if not self.fit_intercept:
+            return theta
+        weights = 1.0 if self.sample_weight is None else self.sample_weight
+        if self.n_classes == 1:
+            positive = float(xp.sum(weights * self.y, dtype=xp.float64)) / self.total_weight
+            shares = np.array([1.0 - positive, positive])
+        else:
+            counts = xp.bincount(self.y, weights=self.sample_weight, minlength=self.n_classes)
+            shares = np.asarray(self.backend.to_host(counts), dtype=np.float64) / self.total_weight
+        logs = np.log(np.maximum(shares, PRIOR_FLOOR))
+        intercepts = logs[1:] - logs[:1] if self.n_classes == 1 else logs
+        theta[self.n_weights:] = xp.asarray(intercepts)
+        return theta
 
     # -- values and derivatives -------------------------------------------
     def _penalty_value(self, weights):
@@ -139,6 +192,39 @@ class Objective:
         diagonal = xp.arange(self.n_weights)
         hessian[diagonal, diagonal] += self.l2_strength
         return loss + self._penalty_value(weights), gradient, hessian
+
+    # -- second order in Hessian-vector form (Newton-CG) ---------------------------
+    def value_gradient_curvature(self, theta):
+        """(smooth F, ∇F, curvature) from one pass over X.
+
+        ``curvature`` is what :meth:`hessian_product` needs to multiply by the
+        Hessian at θ without reading anything but X again: the diagonal
+        d_i = s_i p_i (1 − p_i) / Σs (binary), the probabilities P (softmax).
+        """
+        w, b = self.unpack(theta)
+        loss, dw, db, curvature = self._curvature_pass(self.X, self.y, w, b, self.sample_weight)
+        gradient = self.pack(dw, db)
+        weights = theta[: self.n_weights]
+        gradient[: self.n_weights] += self.l2_strength * weights
+        return loss + self._penalty_value(weights), gradient, curvature
+
+    def hessian_product(self, curvature, v):
+        """∇²F(θ) v for v in θ's layout (float64), one pass over X: the data term at the
+        θ that ``curvature`` came from (:meth:`value_gradient_curvature`) plus λ₂ v_w."""
+        weights = v[: self.n_weights]
+        product = self._data_hessian_product(self, curvature, weights, v[self.n_weights:])
+        product[: self.n_weights] += self.l2_strength * weights
+        return product
+
+    def check_finite_inputs(self):
+        """Raise the ``ValueError`` that validation raised before for NaN or infinity in X.
+
+        Fits do not scan X before they start: every value of X enters the first
+        evaluation, whose cost is then not finite. The record calls this once,
+        on a non-finite first cost, to tell bad input from a diverging solver
+        (:func:`fastlr.validation.check_finite_matrix`).
+        """
+        validation.check_finite_matrix(self.X, self.xp, self.estimator_name)
 
     def full_value(self, smooth_value, theta):
         """F itself: the smooth value plus λ₁‖w‖₁."""
@@ -224,3 +310,20 @@ class Objective:
             max(curvature * eigenvalue + self.l2_strength, smallest),
             max(curvature * self.largest_row_norm() + self.l2_strength, smallest),
         )
+
+
+def _binary_product(objective, curvature, v_w, v_b):
+    """The binary data term of ∇²F times (v_w, v_b), packed (stored unbound: subsets must use their own X)."""
+    v_b = v_b[0] if objective.fit_intercept else 0.0
+    hw, hb = objective.backend.hessian_product(objective.X, curvature, v_w, v_b)
+    return objective.pack(hw, hb)
+
+
+def _softmax_product(objective, curvature, v_w, v_b):
+    """The softmax data term of ∇²F times (V, v_b), packed."""
+    xp = objective.xp
+    V = v_w.reshape(objective.n_classes, objective.n_features)
+    if not objective.fit_intercept:
+        v_b = xp.zeros(objective.n_classes, dtype=xp.float64)
+    hW, hb = objective.backend.softmax_hessian_product(objective.X, curvature, objective.sample_weight, V, v_b)
+    return objective.pack(hW, hb)

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from fastlr import memory
+from fastlr import config, memory
 from fastlr.messages import warn_at_caller
 from fastlr.solvers import ALTERNATIVES, SCHEDULES, SMOOTH, SOLVERS, SolverOptions, SolverSpec, select_solver, solve
 
@@ -112,17 +112,20 @@ def _warn_about_unread_parameters(params, spec):
         )
 
 
-def _check_newton_memory(spec, n_features):
-    """Newton on wide data: refuse, before the first pass, a Hessian that does not fit in memory."""
+def _check_newton_memory(spec, n_parameters):
+    """Newton on wide data: refuse, before the first pass, a Hessian that does not fit in memory.
+
+    ``n_parameters``: the length of θ, K (n_features + 1) for the softmax.
+    """
     if spec.name != "newton":
         return
-    one = 8 * (n_features + 1) ** 2
+    one = 8 * n_parameters**2
     available = memory.available_bytes()
     if available is not None and NEWTON_HESSIAN_COPIES * one > available:
         raise MemoryError(
-            f"solver='newton' on {n_features} features needs a {n_features + 1} x {n_features + 1} Hessian of "
+            f"solver='newton' on {n_parameters} parameters needs a {n_parameters} x {n_parameters} Hessian of "
             f"{memory.describe(one)}, {NEWTON_HESSIAN_COPIES} copies of it during a step, and only "
-            f"{memory.describe(available)} of memory is available: use solver='lbfgs'"
+            f"{memory.describe(available)} of memory is available: use solver='newton-cg' or 'lbfgs'"
         )
 
 
@@ -134,9 +137,10 @@ def make_plan(params, data) -> Plan:
     """
     n_classes = len(data.classes)
     multinomial = params["multi_class"] == "multinomial" or (params["multi_class"] == "auto" and n_classes > 2)
-    spec = select_solver(params["solver"], params["penalty"], data.n_features, multinomial)
+    classes_per_problem = n_classes if multinomial else 1
+    spec = select_solver(params["solver"], params["penalty"], data.X.shape, classes_per_problem)
     _warn_about_unread_parameters(params, spec)
-    _check_newton_memory(spec, data.n_features)
+    _check_newton_memory(spec, classes_per_problem * (data.n_features + 1))
     if not data.random_rows and (params["batch_size"] is not None or params["early_stopping"]):
         raise ValueError(
             f"batch_size={params['batch_size']!r}, early_stopping={params['early_stopping']!r}: mini-batch and "
@@ -194,15 +198,33 @@ def _objectives(data, y, n_classes, plan):
         random_state=plan.random_state,
         stratify=np.asarray(data.backend.to_host(data.y_index)),
     )
-    return build(train_rows), build(held_out_rows)
+    held_out = build(held_out_rows)
+    # The fit's evaluations see only the training rows, so they cannot vouch for these.
+    held_out.check_finite_inputs()
+    return build(train_rows), held_out
+
+
+def starting_point(objective, plan, check_every):
+    """θ₀ when no warm start is given, as the solver's spec asks (where each measured faster):
+    zeros, or the class priors (``SolverSpec.prior_start``, :meth:`Objective.prior_start`);
+    then, where the spec names a row sample (``SolverSpec.start_rows``) smaller than the
+    data, the same solver's solution on that sample, to ``config.SAMPLE_START_TOL``."""
+    theta0 = objective.prior_start() if plan.solver.prior_start else objective.zeros()
+    rows = objective.n_samples if plan.solver.start_rows is None else plan.solver.start_rows(objective)
+    if rows >= objective.n_samples or plan.early_stopping:
+        return theta0
+    sample = objective.row_sample(rows)
+    options = replace(plan.options, tol=max(plan.options.tol, config.SAMPLE_START_TOL), verbose=False)
+    return solve(plan.solver, sample, theta0, options, check_every).theta
 
 
 def _solve(data, y, n_classes, plan, theta0, description):
     objective, validation = _objectives(data, y, n_classes, plan)
+    check_every = data.backend.check_every
     if theta0 is None:
-        theta0 = np.zeros(objective.n_params)
+        theta0 = starting_point(objective, plan, check_every)
     options = replace(plan.options, description=description)
-    return solve(plan.solver, objective, theta0, options, data.backend.check_every, validation)
+    return solve(plan.solver, objective, theta0, options, check_every, validation)
 
 
 def _theta_from(coef, intercept, fit_intercept):

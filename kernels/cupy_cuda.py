@@ -23,6 +23,7 @@ path at any K, the baseline the fused kernel is measured against.
 import contextlib
 import functools
 import pathlib
+from concurrent.futures import ThreadPoolExecutor
 
 import cupy as cp
 import numpy as np
@@ -122,11 +123,17 @@ class CupyBackend(Backend):
 
     # -- placement -------------------------------------------------------------
     def to_device(self, array):
-        """Copy a host array to the device once; large ones go through pinned memory.
+        """Copy a host array to the device once; large ones stream through pinned buffers.
 
-        Pageable host memory forces the driver to stage every byte itself; copying
-        through two pinned buffers, chunk by chunk, lets the transfers run
-        asynchronously at full PCIe/NVLink speed.
+        Pageable host memory forces the driver to stage every byte itself, on
+        one thread. Large arrays are cut into chunks of
+        ``config.CUDA_PINNED_TRANSFER_BYTES`` instead, and
+        ``config.CUDA_TRANSFER_LANES`` threads each copy every lane-th chunk into
+        one of their two pinned buffers (NumPy's copy releases the GIL) and
+        send it with an asynchronous copy on their own stream, so host copies,
+        transfers and the other lanes all overlap and the link, not one core,
+        sets the pace. Pinned buffers come from CuPy's pinned memory pool:
+        allocated once per process, reused by every later transfer.
         """
         if isinstance(array, cp.ndarray):
             return array
@@ -134,23 +141,32 @@ class CupyBackend(Backend):
         if array.nbytes < config.CUDA_PINNED_TRANSFER_BYTES:
             return cp.asarray(array)
         out = cp.empty(array.shape, dtype=array.dtype)
-        flat_in, flat_out = array.reshape(-1), out.reshape(-1)
-        chunk = config.CUDA_PINNED_TRANSFER_BYTES // array.itemsize
-        stream = cp.cuda.Stream(non_blocking=True)
-        buffers, events = [], []
-        for _ in range(2):
-            memory = cp.cuda.alloc_pinned_memory(chunk * array.itemsize)
-            buffers.append(np.frombuffer(memory, dtype=array.dtype, count=chunk))
-            events.append(None)
-        for index, start in enumerate(range(0, flat_in.size, chunk)):
-            slot = index % 2
-            if events[slot] is not None:
-                events[slot].synchronize()  # the copy out of this buffer has finished
-            piece = flat_in[start : start + chunk]
-            buffers[slot][: piece.size] = piece
-            flat_out[start : start + piece.size].set(buffers[slot][: piece.size], stream=stream)
-            events[slot] = stream.record()
-        stream.synchronize()
+        source, target = array.reshape(-1), out.reshape(-1)
+        chunk = max(1, config.CUDA_PINNED_TRANSFER_BYTES // array.itemsize)
+        starts = range(0, source.size, chunk)
+        lanes = max(1, min(config.CUDA_TRANSFER_LANES, len(starts)))
+        device = out.device
+
+        def lane(first):
+            with device:  # the current device is per thread in CuPy
+                stream = cp.cuda.Stream(non_blocking=True)
+                buffers = [
+                    np.frombuffer(cp.cuda.alloc_pinned_memory(chunk * array.itemsize), dtype=array.dtype, count=chunk)
+                    for _ in range(2)
+                ]
+                sent = [None, None]
+                for position, start in enumerate(starts[first::lanes]):
+                    slot = position % 2
+                    if sent[slot] is not None:
+                        sent[slot].synchronize()  # the transfer out of this buffer has finished
+                    piece = source[start : start + chunk]
+                    np.copyto(buffers[slot][: piece.size], piece)
+                    target[start : start + piece.size].set(buffers[slot][: piece.size], stream=stream)
+                    sent[slot] = stream.record()
+                stream.synchronize()
+
+        with ThreadPoolExecutor(lanes) as pool:
+            list(pool.map(lane, range(lanes)))  # list(): a lane's exception is raised here
         return out
 
     def to_host(self, array):
@@ -220,6 +236,16 @@ class CupyBackend(Backend):
         if X.shape[1] > MAX_FUSED_FEATURES:
             return self.cost_gradient_two_pass(X, y, w, b, sample_weight)[0]
         return self._fused_binary(X, y, w, b, sample_weight, False)[0]
+
+    def _cost_gradient_curvature(self, X, y, w, b, sample_weight):
+        """The fused pass, which writes D_ii = s_i p_i(1−p_i) as it goes, then D / Σs: one read of X."""
+        m, n = X.shape
+        if n > MAX_FUSED_FEATURES:
+            return super()._cost_gradient_curvature(X, y, w, b, sample_weight)
+        curvature = cp.empty(m, dtype=cp.float64)
+        loss, dw, db = self._fused_binary(X, y, w, b, sample_weight, True, curvature)
+        curvature /= m if sample_weight is None else sample_weight.sum(dtype=cp.float64)
+        return loss, dw, db, curvature
 
     def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
         """The fused pass (which also writes D_ii = s_i p_i(1−p_i)), then X̃ᵀ D X̃ in

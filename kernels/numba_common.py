@@ -451,12 +451,15 @@ class NumbaBackend(Backend):
         else:
             self._threads.run(row_pass, m, ranges, inputs, outputs)
 
-    def _reduce(self, row_pass, m, inputs, slot_shapes):
+    def _reduce(self, row_pass, m, inputs, slot_shapes, per_row=()):
         """Run a reducing row pass over m rows; returns its outputs (float64, of
-        ``slot_shapes``), one slot per range, summed in range order."""
+        ``slot_shapes``), one slot per range, summed in range order.
+
+        ``per_row``: arrays after the slots that every range writes its own rows of.
+        """
         ranges = self._ranges(m)
         slots = [np.empty((ranges, *shape)) for shape in slot_shapes]
-        self._over_ranges(row_pass, m, ranges, inputs, lambda r: [slot[r] for slot in slots])
+        self._over_ranges(row_pass, m, ranges, inputs, lambda r: [*(slot[r] for slot in slots), *per_row])
         return [slot[0] if ranges == 1 else slot.sum(axis=0) for slot in slots]
 
     def _map(self, row_pass, m, inputs, out):
@@ -538,3 +541,54 @@ class NumbaBackend(Backend):
         loss, gradient, gradient_b = self._multinomial(X, y, W, b, sample_weight, True)
         dtype = X.dtype
         return dtype.type(loss), gradient.astype(dtype), gradient_b.astype(dtype)
+
+    # -- Newton-CG: the fused passes of fastlr.kernels.numba_second_order ----------------
+    def _cost_gradient_curvature(self, X, y, w, b, sample_weight):
+        m, n = X.shape
+        dtype = X.dtype
+        curvature = np.empty(m)
+        inputs = (X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype))
+        gradient, (loss, residual, weight) = self._reduce(
+            second_order().binary_curvature_rows, m, inputs, [(n,), (3,)], per_row=(curvature,)
+        )
+        curvature /= weight
+        return dtype.type(loss / weight), (gradient / weight).astype(dtype), dtype.type(residual / weight), curvature
+
+    def _hessian_product(self, X, curvature, v, v_b):
+        dtype = X.dtype
+        inputs = (X, np.asarray(curvature, dtype=np.float64), np.asarray(v, dtype=dtype), as_scalar(v_b, dtype))
+        product, (total,) = self._reduce(second_order().binary_hessian_product_rows, X.shape[0], inputs, [(X.shape[1],), (1,)])
+        return product, total
+
+    def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
+        m, n = X.shape
+        dtype = X.dtype
+        W, b = as_matrix(W, b, dtype)
+        n_classes = W.shape[0]
+        probabilities = np.empty((m, n_classes), dtype=dtype)
+        gradient, gradient_b, (loss, weight) = self._reduce(
+            second_order().softmax_probability_rows, m, (X, y, W, b, as_weights(sample_weight, dtype)),
+            [(n_classes, n), (n_classes,), (2,)], per_row=(probabilities,),
+        )
+        return (
+            dtype.type(loss / weight), (gradient / weight).astype(dtype), (gradient_b / weight).astype(dtype),
+            probabilities,
+        )
+
+    def _softmax_hessian_product(self, X, probabilities, sample_weight, V, v_b):
+        m, n = X.shape
+        dtype = X.dtype
+        V, v_b = as_matrix(V, v_b, dtype)
+        inputs = (X, np.ascontiguousarray(probabilities, dtype=dtype), as_weights(sample_weight, dtype), V, v_b)
+        product, product_b, (weight,) = self._reduce(
+            second_order().softmax_hessian_product_rows, m, inputs, [V.shape, (V.shape[0],), (1,)]
+        )
+        return product / weight, product_b / weight
+
+
+def second_order():
+    """:mod:`fastlr.kernels.numba_second_order`, imported on first use (it imports
+    this module's row helpers, so it cannot be imported at the top)."""
+    from fastlr.kernels import numba_second_order
+
+    return numba_second_order

@@ -314,16 +314,17 @@ def test_readme_figures_runs_only_the_part_asked_for(tmp_path, monkeypatch, caps
     from benchmarks import readme_figures
 
     monkeypatch.setattr(readme_figures.command, "main", lambda args: pytest.fail("the roofline grid ran"))
-    monkeypatch.setattr(readme_figures, "race_to_optimum", lambda policy: [
-        {"solver": "fastlr-lbfgs", "seconds": 0.5, "relative_gap": 1e-11, "iterations": 11}])
+    monkeypatch.setattr(readme_figures, "race_to_optimum", lambda quick: [
+        {"solver": "fastlr-lbfgs", "dtype": "float64", "seconds": 0.5, "relative_gap": 1e-11, "iterations": 11,
+         "speedup_vs_fastest_sklearn": 2.0}])
     output = tmp_path / "new" / "figures"
     assert readme_figures.main(["time-to-optimum", "--output", str(output)]) == 0
     assert json.loads((output / "time_to_optimum.json").read_text())[0]["solver"] == "fastlr-lbfgs"
-    assert "| fastlr-lbfgs | 0.500 | 11 | 1.0e-11 |" in capsys.readouterr().out
+    assert "| fastlr-lbfgs | float64 | 0.500 | 11 | 1.0e-11 | 2.00 |" in capsys.readouterr().out
 
     ran = []
     monkeypatch.setattr(readme_figures.command, "main", lambda args: ran.append(args.output) or 0)
-    monkeypatch.setattr(readme_figures, "race_to_optimum", lambda policy: pytest.fail("the race ran"))
+    monkeypatch.setattr(readme_figures, "race_to_optimum", lambda quick: pytest.fail("the race ran"))
     assert readme_figures.main(["roofline", "--output", str(output)]) == 0
     assert ran == [output]
     with pytest.raises(SystemExit):
@@ -377,3 +378,51 @@ def test_an_output_folder_that_cannot_be_written_ends_the_run_before_it_starts(t
                  "--output", str(blocked / "bench"))
     assert bench.main(args) == 2
     assert "fastlr bench: " in capsys.readouterr().err
+# -- time to optimum and its peers -------------------------------------------------------
+def test_time_to_optimum_race_writes_every_solver_with_its_gap(tmp_path, monkeypatch, capsys):
+    """A tiny race (quick shape, one round): every solver that can run gets a row per dtype with
+    a gap to scikit-learn's best near zero; scikit-learn-intelex missing is a skip with the reason."""
+    monkeypatch.setenv("FASTLR_BENCH_QUICK", "1")
+    monkeypatch.setitem(sys.modules, "sklearnex.linear_model", None)  # as if not installed
+    solvers = ["fastlr-auto", "fastlr-newton-cg", "sklearn-lbfgs", "sklearnex-lbfgs"]
+    args = parse("--time-to-optimum", "--quick", "--rounds", "1", "--dtype", "float64", "float32",
+                 "--solvers", *solvers, "--output", str(tmp_path))
+    assert bench.main(args) == 0
+    rows = json.loads((tmp_path / "time_to_optimum.json").read_text())
+    assert {(r["solver"], r["dtype"]) for r in rows} == {
+        (s, d) for s in solvers[:3] for d in ("float64", "float32")
+    }
+    for row in rows:
+        assert abs(row["relative_gap"]) < 1e-6 and row["iterations"] > 0 and row["seconds"] > 0
+        assert row["speedup_vs_fastest_sklearn"] > 0
+    assert "sklearnex-lbfgs: scikit-learn-intelex is not installed" in capsys.readouterr().err
+
+
+def test_time_to_optimum_rejects_unknown_solvers(tmp_path, capsys):
+    assert bench.main(parse("--time-to-optimum", "--solvers", "sag", "--output", str(tmp_path))) == 2
+    assert "unknown solver 'sag'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("problem", ["binary", "softmax"])
+def test_torch_lbfgs_peer_fits_scikit_learns_objective(problem, breast_cancer):
+    """The GPU race's torch.optim.LBFGS peer, run on CPU tensors: scikit-learn's optimum."""
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from fastlr.bench import peers
+    from fastlr.bench.reference import relative_gap, sklearn_objective
+
+    if problem == "binary":
+        X, y = breast_cancer
+    else:
+        X, y = load_digits(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+    reference = SklearnLogisticRegression(tol=1e-12, max_iter=10_000).fit(X, y)
+    best = sklearn_objective(X, y, reference.coef_, reference.intercept_)
+    coef, intercept, iterations, evaluations = peers.torch_lbfgs(
+        torch.as_tensor(X), torch.as_tensor(y), len(np.unique(y)), tol=1e-8
+    )
+    assert abs(relative_gap(sklearn_objective(X, y, coef, intercept), best)) < 1e-7
+    assert 0 < iterations <= evaluations

@@ -76,7 +76,7 @@ def test_pinned_transfer_round_trips(cp, kernels, monkeypatch):
     np.testing.assert_array_equal(cp.asnumpy(kernels.to_device(X)), X)
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "newton", "gd"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton", "newton-cg", "gd"])
 def test_fit_on_device_data_matches_the_cpu(cp, breast_cancer, solver):
     X, y = breast_cancer
     gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver=solver, tol=1e-7, max_iter=50_000)
@@ -101,9 +101,29 @@ def test_multinomial_on_the_device(cp):
 
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver="lbfgs", tol=1e-8)
-    cpu = fastlr.fit(X, y, backend="numpy", solver="lbfgs", tol=1e-8)
-    np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-5)
+    for solver in ("lbfgs", "newton-cg"):
+        gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver=solver, tol=1e-8)
+        cpu = fastlr.fit(X, y, backend="numpy", solver=solver, tol=1e-8)
+        np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton"])
+def test_non_finite_device_X_is_found_by_the_first_evaluation(cp, breast_cancer, solver):
+    X, y = breast_cancer
+    X = X.copy()
+    X[5, 3] = np.nan
+    with pytest.raises(ValueError, match="^Input X contains NaN or infinity$"):
+        fastlr.fit(cp.asarray(X), cp.asarray(y), solver=solver)
+
+
+def test_sampled_newton_cg_on_the_device(cp):
+    """Many rows per parameter: the Hessian on a device row sample, the start from its solution."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=60_000, n_features=10, random_state=0)
+    gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver="newton-cg", tol=1e-8)
+    cpu = fastlr.fit(X, y, backend="numpy", solver="newton-cg", tol=1e-8)
+    np.testing.assert_allclose(gpu.coef_, cpu.coef_, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

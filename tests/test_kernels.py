@@ -483,3 +483,31 @@ def test_numba_backends_pickle_for_dask_workers():
         copy = pickle.loads(pickle.dumps(original))
         assert copy._threads is original._threads
         np.testing.assert_array_equal(copy.cost_gradient(X, y, w, b)[1], original.cost_gradient(X, y, w, b)[1])
+@pytest.mark.parametrize("m", [60, 20_000], ids=["serial", "parallel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_fused_second_order_passes_match_the_generic_ones(m, dtype, weighted):
+    """The Numba curvature, probability and Hessian-vector passes (one read of X each) against the
+    generic two-pass versions of the base class, on the serial path and on the per-thread one."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(11)
+    X, y, w, b, s = make_problem(m=m, n=7, dtype=dtype, weighted=weighted)
+    labels = rng.integers(0, 4, m)
+    W, c = rng.standard_normal((4, 7)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    v, V, v_b = rng.standard_normal(7), rng.standard_normal((4, 7)), rng.standard_normal(4)
+    generic = get_backend("numpy")
+
+    def passes(kernels):
+        binary = kernels.cost_gradient_curvature(X, y, w, b, s)
+        softmax = kernels.softmax_cost_gradient_probabilities(X, labels, W, c, s)
+        return [*binary, *kernels.hessian_product(X, binary[3], v, 0.7), *softmax,
+                *kernels.softmax_hessian_product(X, softmax[3], s, V, v_b)]
+
+    want = passes(generic)
+    rtol = RTOL[dtype]
+    for backend in ("numba", "numba-parallel"):
+        got = passes(get_backend(backend))
+        for value, expected in zip(got, want):
+            np.testing.assert_allclose(np.asarray(value, dtype=float), np.asarray(expected, dtype=float),
+                                       rtol=rtol, atol=rtol * 1e-2)
+        assert got[3].dtype == np.float64 and got[9].dtype == dtype  # D in float64, P in X's dtype

@@ -62,7 +62,7 @@ def test_cost_history_of_one_model_and_one_vs_rest_classes():
     model = LogisticRegression(backend="numpy", multi_class="ovr").fit(X, y)
     ax = plotting.plot_cost_history(model, log_gap=False)
     assert ax.get_yscale() == "linear" and ax.get_ylabel() == "cost"
-    assert [line.get_label() for line in ax.get_lines()] == [f"newton (numpy), class {k}" for k in range(3)]
+    assert [line.get_label() for line in ax.get_lines()] == [f"{model.solver_} (numpy), class {k}" for k in range(3)]
     for line, history in zip(ax.get_lines(), model.cost_history_):
         np.testing.assert_array_equal(line.get_ydata(), history)
     with pytest.raises(ValueError, match="2 labels for 1 models"):

@@ -24,13 +24,15 @@ the options; ``fastlr bench`` takes the same ones.
 
 import argparse
 import importlib
+import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
-from fastlr.bench import workloads
+from fastlr.bench import optimum, workloads
 from fastlr.bench.report import READ_OPERATION, format_table, make_row, plot, write_json
 from fastlr.bench.timing import measure, measure_roof, roof_gbps, timing_policy
 from fastlr.dispatch import available_backends, unavailable_reason, is_usable
@@ -131,6 +133,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--output", type=Path, default=Path("out/bench"), help="folder for bench.json and bench.png (default: %(default)s)"
     )
     parser.add_argument("--gpu", action="store_true", help="run fastlr.bench.gpu instead (needs a CUDA device)")
+    parser.add_argument(
+        "--time-to-optimum", action="store_true",
+        help="race the solvers to scikit-learn's optimum instead (fastlr.bench.optimum; --dtype applies)",
+    )
+    parser.add_argument(
+        "--solvers", nargs="+", metavar="NAME",
+        help=f"with --time-to-optimum: solvers to race (default: all); known: {', '.join(workloads.OPTIMUM_SOLVERS)}",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="with --time-to-optimum: fits per solver (default: 5)")
 
 
 def _check_names(kind: str, names, known) -> None:
@@ -172,10 +183,33 @@ def _run_gpu_experiments(args) -> int:
     return experiments.main(argv)
 
 
+def _run_time_to_optimum(args) -> int:
+    """:func:`fastlr.bench.optimum.race` with the chosen solvers and dtypes; a table and ``time_to_optimum.json``."""
+    solvers = list(dict.fromkeys(args.solvers or workloads.OPTIMUM_SOLVERS))
+    try:
+        _check_names("solver", solvers, list(workloads.OPTIMUM_SOLVERS))
+    except ValueError as exc:
+        print(f"fastlr bench: {exc}", file=sys.stderr)
+        return 2
+    if args.quick:
+        os.environ["FASTLR_BENCH_QUICK"] = "1"
+    rows, notes = optimum.race(solvers, list(dict.fromkeys(args.dtype)), max(1, args.rounds), progress=lambda _: None)
+    for note in notes:
+        print(f"fastlr bench: skipped: {note}", file=sys.stderr)
+    print(optimum.markdown_table(rows))
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / "time_to_optimum.json"
+    path.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     """Run ``fastlr bench`` with parsed ``args``; returns the exit status."""
     if args.gpu:
         return _run_gpu_experiments(args)
+    if args.time_to_optimum:
+        return _run_time_to_optimum(args)
     try:
         operations, implementations, row_counts, dtypes = _selection(args)
     except ValueError as exc:

@@ -308,10 +308,18 @@ READ_PROBES = {
 
 
 # -- time to optimum --------------------------------------------------------------
-def make_optimum_problem() -> tuple:
-    """(X, y) of ``make_classification(*OPTIMUM_SHAPE)`` (its quick shape in quick mode), float64."""
+#: Rows of the warm-up fit before a time-to-optimum race: enough for every
+#: compiled path a full fit takes (numba-parallel's per-thread passes start at
+#: 2 × ``config.NUMBA_MIN_ROWS_PER_THREAD`` rows), so JIT compilation stays out
+#: of the timed fits.
+OPTIMUM_WARMUP_ROWS = 20_000
+
+
+def make_optimum_problem(dtype: str = "float64") -> tuple:
+    """(X, y) of ``make_classification(*OPTIMUM_SHAPE)`` (its quick shape in quick mode), X in ``dtype``."""
     n_samples, n_features = QUICK_OPTIMUM_SHAPE if quick_mode() else OPTIMUM_SHAPE
-    return make_classification(n_samples=n_samples, n_features=n_features, random_state=SEED)
+    X, y = make_classification(n_samples=n_samples, n_features=n_features, random_state=SEED)
+    return X.astype(dtype, copy=False), y
 
 
 def _fastlr_solver(solver: str, X, y):
@@ -322,17 +330,31 @@ def _sklearn_solver(solver: str, X, y, tol: float = FIT_TOL):
     return SklearnLogisticRegression(solver=solver, C=FIT_C, tol=tol, max_iter=FIT_MAX_ITER).fit(X, y)
 
 
-#: Solvers raced to the optimum; each maps (X, y) to a fitted model.
+def _sklearnex_lbfgs(X, y):
+    """scikit-learn-intelex's LogisticRegression (oneDAL), the optional CPU peer (``pip install 'fastlr[peers]'``)."""
+    try:
+        from sklearnex.linear_model import LogisticRegression as IntelLogisticRegression
+    except ImportError as error:
+        raise SkipCase(f"scikit-learn-intelex is not installed ({error}); pip install 'fastlr[peers]'") from error
+    return IntelLogisticRegression(solver="lbfgs", C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER).fit(X, y)
+
+
+#: Solvers raced to the optimum; each maps (X, y) to a fitted model, or raises
+#: :class:`SkipCase` when it cannot run here (a peer that is not installed).
 OPTIMUM_SOLVERS = {
-    "fastlr-newton": partial(_fastlr_solver, "newton"),
+    "fastlr-auto": partial(_fastlr_solver, "auto"),
+    "fastlr-newton-cg": partial(_fastlr_solver, "newton-cg"),
     "fastlr-lbfgs": partial(_fastlr_solver, "lbfgs"),
+    "fastlr-newton": partial(_fastlr_solver, "newton"),
     "sklearn-lbfgs": partial(_sklearn_solver, "lbfgs"),
     "sklearn-newton-cholesky": partial(_sklearn_solver, "newton-cholesky"),
+    "sklearnex-lbfgs": _sklearnex_lbfgs,
 }
 
 
 def reference_objective(X, y) -> float:
-    """scikit-learn's best: C·Σℓ + ½‖w‖² at newton-cholesky's solution to ``REFERENCE_TOL``."""
+    """scikit-learn's best: C·Σℓ + ½‖w‖² at newton-cholesky's solution to ``REFERENCE_TOL`` (in float64)."""
+    X = np.asarray(X, dtype=np.float64)
     model = _sklearn_solver("newton-cholesky", X, y, tol=REFERENCE_TOL)
     return sklearn_objective(X, y, model.coef_, model.intercept_, FIT_C)
 

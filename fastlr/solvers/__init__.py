@@ -12,7 +12,7 @@ Every ``minimize`` function has the signature
 """
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from fastlr import config
 from fastlr.solvers.fista import minimize_fista
@@ -20,6 +20,7 @@ from fastlr.solvers.gd import divergence_hint as gd_divergence_hint
 from fastlr.solvers.gd import gradient_descent
 from fastlr.solvers.lbfgs import minimize_lbfgs
 from fastlr.solvers.newton import minimize_newton
+from fastlr.solvers.newton_cg import hessian_rows, minimize_newton_cg
 from fastlr.solvers.optimizers import OPTIMIZERS
 from fastlr.solvers.record import DivergenceError, IterationRecord, SolverOptions, SolverResult
 from fastlr.solvers.schedules import SCHEDULES
@@ -46,6 +47,11 @@ class SolverSpec:
     advice: dict
     #: Advice appended to a DivergenceError: a str, or a function of the SolverOptions.
     divergence_hint: object = "the data may need scaling"
+    #: Start from the class priors rather than zeros (one pass over y; fewer iterations for
+    #: Newton and gradient descent on unbalanced classes, none saved for L-BFGS or FISTA).
+    prior_start: bool = False
+    #: Rows of the sample whose solution starts the fit (``objective -> int``), or None.
+    start_rows: Optional[Callable] = None
 
 
 SOLVERS = {
@@ -60,15 +66,24 @@ SOLVERS = {
                 "n_iter_no_change, learning_rate or batch_size",
             },
             gd_divergence_hint,
+            prior_start=True,
         ),
         SolverSpec(
             "lbfgs", minimize_lbfgs, SMOOTH, True, False,
             {"max_iter": "increase max_iter", "stalled": "the cost stopped decreasing above tol"},
         ),
         SolverSpec(
-            "newton", minimize_newton, SMOOTH, False, False,
+            "newton", minimize_newton, SMOOTH, True, False,
             {"max_iter": "increase max_iter; without a penalty on separable data the optimum is at infinity",
              "stalled": "no Newton step decreases the cost any more"},
+            prior_start=True,
+        ),
+        SolverSpec(
+            "newton-cg", minimize_newton_cg, SMOOTH, True, False,
+            {"max_iter": "increase max_iter; without a penalty on separable data the optimum is at infinity",
+             "stalled": "no Newton step decreases the cost any more"},
+            prior_start=True,
+            start_rows=hessian_rows,
         ),
         SolverSpec(
             "fista", minimize_fista, ALL_PENALTIES, True, False,
@@ -87,20 +102,37 @@ def _names(specs):
     return ", ".join(repr(spec.name) for spec in specs)
 
 
-def select_solver(name, penalty, n_features, multinomial):
-    """The :class:`SolverSpec` for ``name``, with ``"auto"`` resolved.
+def auto_solver(penalty, n_samples, n_features, n_classes):
+    """The solver ``"auto"`` means for one problem of ``n_classes`` (1: binary) on (n_samples, n_features).
 
-    ``"auto"``: FISTA for L1 and elastic net (exact zeros), L-BFGS for the
-    softmax and for many features, Newton when n_features is at most
-    ``config.AUTO_NEWTON_MAX_FEATURES``.
+    FISTA for L1 and elastic net (exact zeros). Otherwise whichever reached
+    scikit-learn's optimum first in the crossover measurements recorded in
+    :mod:`fastlr.config`: Newton-CG where its Hessian comes from a row sample
+    (m at least ``config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR`` ×
+    ``config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER`` rows per parameter), on
+    small problems (m × parameters ≤ ``config.AUTO_NEWTON_CG_MAX_ELEMENTS``)
+    and for the softmax up to ``config.AUTO_SOFTMAX_NEWTON_MAX_FEATURES``
+    features; L-BFGS for the rest (many rows and features, too few rows to
+    sample the Hessian).
     """
+    if penalty not in SMOOTH:
+        return "fista"
+    parameters = n_classes * (n_features + 1)
+    sampled = n_samples >= config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR * config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER * parameters
+    small = n_samples * parameters <= config.AUTO_NEWTON_CG_MAX_ELEMENTS
+    softmax_newton = n_classes > 1 and n_features <= config.AUTO_SOFTMAX_NEWTON_MAX_FEATURES
+    return "newton-cg" if sampled or small or softmax_newton else "lbfgs"
+
+
+def select_solver(name, penalty, shape, n_classes):
+    """The :class:`SolverSpec` for ``name``, with ``"auto"`` resolved by :func:`auto_solver`.
+
+    ``shape`` is X's (n_samples, n_features); ``n_classes`` the classes of one
+    problem: 1 for a binary (or one-vs-rest) problem, K for the softmax.
+    """
+    multinomial = n_classes > 1
     if name == "auto":
-        if penalty not in SMOOTH:
-            name = "fista"
-        elif multinomial or n_features > config.AUTO_NEWTON_MAX_FEATURES:
-            name = "lbfgs"
-        else:
-            name = "newton"
+        name = auto_solver(penalty, *shape, n_classes)
     if name not in SOLVERS:
         raise ValueError(f"unknown solver {name!r}; known solvers: 'auto', {_names(SOLVERS.values())}")
     spec = SOLVERS[name]
@@ -136,6 +168,7 @@ __all__ = [
     "SolverOptions",
     "SolverResult",
     "SolverSpec",
+    "auto_solver",
     "select_solver",
     "solve",
 ]

@@ -11,6 +11,7 @@ holds the next gradient and Hessian, so a full step costs one pass.
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
+from fastlr.solvers.newton_cg import minimize_newton_cg
 from fastlr.solvers.record import stalled
 
 ARMIJO = 1e-4
@@ -36,7 +37,13 @@ def _newton_direction(hessian, gradient):
 
 
 def minimize_newton(objective, theta0, options, record):
-    """Minimise F (smooth penalties only) by Newton's method; stops when ‖∇F‖∞ ≤ tol."""
+    """Minimise F (smooth penalties only) by Newton's method; stops when ‖∇F‖∞ ≤ tol.
+
+    The softmax's Hessian has (K(n+1))² entries, K(K+1)/2 weighted Gram matrices
+    of X: there Newton's method runs in Hessian-vector form (Newton-CG).
+    """
+    if objective.n_classes > 1:
+        return minimize_newton_cg(objective, theta0, options, record)
     xp = objective.xp
     theta = np.asarray(theta0, dtype=np.float64)
 

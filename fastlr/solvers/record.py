@@ -11,7 +11,8 @@ when to stop:
 - ``"tol"``: the optimality measure (max-norm of the gradient; of the
   minimum-norm subgradient with L1) is at most ``tol``;
 - ``"max_iter"``: ``max_iter`` iterations are done;
-- ``"stalled"``: F changed by less than 64·ε (relative) since the last check,
+- ``"stalled"``: F changed by less than 64·ε (relative) since the last check
+  and the optimality measure (where the solver reports one) did not improve,
   so further iterations cannot help;
 - or a reason the solver gives (:meth:`IterationRecord.stop`).
 
@@ -105,6 +106,7 @@ class IterationRecord:
         self.optimality = math.nan
         self._first_cost = None
         self._checked_cost = None
+        self._checked_optimality = math.inf
         self._bar = tqdm(total=options.max_iter, desc=options.description, disable=not options.verbose, leave=False)
 
     @property
@@ -146,6 +148,9 @@ class IterationRecord:
             )))
         if self._first_cost is None:
             if not np.isfinite(cost):
+                # Nothing scanned X before the fit: a non-finite first cost is where NaN or
+                # infinity in X shows; name it (one scan, only on this path) rather than divergence.
+                self.objective.check_finite_inputs()
                 raise DivergenceError(
                     f"the objective is not finite at the starting point (cost {cost}): the starting coefficients "
                     "(warm_start), the weights or the magnitude of X make it overflow"
@@ -162,8 +167,13 @@ class IterationRecord:
             if optimality <= self.tol:
                 self.stop_reason = "tol"
         if not self.done and self._checked_cost is not None and stalled(self._checked_cost, cost):
-            self.stop_reason = "stalled"
+            # F at the rounding of its own computation (float32 data) can stay put while the
+            # gradient still shrinks: that is progress, not a stall.
+            if optimality is None or not optimality < self._checked_optimality:
+                self.stop_reason = "stalled"
         self._checked_cost = cost
+        if optimality is not None:
+            self._checked_optimality = optimality
 
     def to_host(self, array):
         """A backend array as a host float64 array (one transfer on a GPU)."""
