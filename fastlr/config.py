@@ -31,6 +31,17 @@ HESSIAN_BLOCK_ROWS = 2048
 #: well-conditioned data; for small n the Hessian is nearly free.
 AUTO_NEWTON_MAX_FEATURES = 50
 
+#: ``solver="auto"`` uses the proximal Newton solver ``newton-cd`` for L1 and
+#: elastic net up to this many features (it holds the (n+1)² Hessian and spends
+#: m·n² per iteration on it), ``fista`` beyond.
+AUTO_NEWTON_CD_MAX_FEATURES = 2000
+
+#: Sweeps of the inner coordinate descent of ``newton-cd`` per outer iteration
+#: at most (each is (n+1)² work on the host, no pass over X), and per round
+#: between two Newton steps on the zero pattern they found.
+NEWTON_CD_MAX_SWEEPS = 1000
+NEWTON_CD_SWEEPS_PER_ROUND = 20
+
 #: Power iterations used to estimate the Lipschitz constant for
 #: ``learning_rate="auto"``.
 LIPSCHITZ_POWER_ITERATIONS = 30

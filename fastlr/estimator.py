@@ -11,43 +11,70 @@ or is interrupted leaves the estimator as it was.
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from fastlr import inputs, training, validation
+from fastlr import penalty as penalties
 from fastlr.dispatch import backend_for, is_dask_array
 from fastlr.messages import warn_at_caller
 from fastlr.solvers import OPTIMIZERS, SCHEDULES
+from fastlr.solvers.aliases import check_dual
 from fastlr.threads import blas_threads_limited
 
-PENALTIES = ("l2", "l1", "elasticnet", None)
+PENALTIES = (penalties.FROM_L1_RATIO, *penalties.NAMED)
 MULTI_CLASS = ("auto", "ovr", "multinomial")
+N_JOBS_IGNORED = (
+    "'n_jobs' has no effect since 1.8 and will be removed in 1.10. You provided 'n_jobs={n_jobs}', please leave it "
+    "unspecified. (fastlr: every backend parallelizes its own passes over X; threads per problem would compete "
+    "with them.)"
+)
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic regression whose per-iteration math runs on a chosen backend.
 
-    Minimises C·Σ s_i ℓ_i + ½‖w‖² (for ``penalty="l2"``; ``"l1"`` uses ‖w‖₁,
-    ``"elasticnet"`` mixes both by ``l1_ratio``), with ℓ_i the binary
-    cross-entropy (or the softmax cross-entropy for ``multi_class="multinomial"``),
+    Minimises C·Σ s_i ℓ_i + ρ‖w‖₁ + (1 − ρ)·½‖w‖², ρ = ``l1_ratio`` (0: L2,
+    1: L1, between: elastic net; ``C=np.inf``: no penalty), with ℓ_i the binary
+    cross-entropy (or the softmax cross-entropy for more than two classes),
     never penalizing the intercept: scikit-learn's objective, so both reach the
-    same optimum for the same C.
+    same optimum for the same C. Every parameter of scikit-learn 1.9's
+    ``LogisticRegression`` is accepted, with its meaning, so the two exchange in
+    a pipeline or a saved configuration.
 
     Parameters
     ----------
     backend : {"auto", "python", "numpy", "numba", "numba-parallel", "cupy"}, default="auto"
         Kernel backend (see :func:`fastlr.available_backends`). ``"auto"`` picks
         from the data and the machine, or the default set by :func:`fastlr.use_backend`.
-    solver : {"auto", "gd", "lbfgs", "newton", "fista"}, default="auto"
-        ``"auto"``: Newton for few features, L-BFGS for many or for the softmax,
-        FISTA for L1 and elastic net.
-    penalty : {"l2", "l1", "elasticnet", None}, default="l2"
+    solver : str, default="auto"
+        fastlr's ``"gd"``, ``"lbfgs"``, ``"newton"``, ``"newton-cd"``, ``"fista"``, or
+        scikit-learn's ``"lbfgs"``, ``"newton-cg"``, ``"newton-cholesky"``, ``"sag"``,
+        ``"saga"``, ``"liblinear"`` as aliases of the fastlr solver that reaches the
+        same optimum (:mod:`fastlr.solvers.aliases`; liblinear's penalized
+        intercept is the one difference, and a warning says so). ``"auto"``:
+        Newton for few features, L-BFGS for many or for the softmax, the
+        proximal Newton ``newton-cd`` for L1 and elastic net (FISTA for the softmax).
+    penalty : {"auto", "l2", "l1", "elasticnet", None}, default="auto"
+        ``"auto"`` takes the penalty from ``l1_ratio`` and ``C`` (scikit-learn ≥ 1.8's
+        rule); the named penalties are the older spelling, and contradicting
+        ``l1_ratio`` with them raises (:mod:`fastlr.penalty`).
     C : float, default=1.0
-        Inverse regularization strength, C = 1/λ.
-    l1_ratio : float in [0, 1], default=None
-        Share of L1 in ``"elasticnet"``.
+        Inverse regularization strength, C = 1/λ; ``np.inf`` for no penalty.
+    l1_ratio : float in [0, 1], default=0.0
+        ρ, the L1 share of the penalty: 0 is L2, 1 is L1, between is elastic net.
+    dual : bool, default=False
+        Only False: fastlr solves the primal problem (True raises, naming the solvers).
+    intercept_scaling : float, default=1
+        Accepted for scikit-learn's liblinear, where the intercept is penalized as the
+        weight of a constant feature of this value. fastlr never penalizes the
+        intercept, so it has no effect.
+    n_jobs : int or None, default=None
+        No effect (as in scikit-learn ≥ 1.8, which warns the same): each backend
+        runs its passes over X on every core already.
     fit_intercept : bool, default=True
     max_iter : int, default=1000
         Iterations (epochs for mini-batch and stochastic descent).
@@ -70,7 +97,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Seeds the mini-batch shuffling and the early-stopping split.
     class_weight : dict, "balanced" or None, default=None
     multi_class : {"auto", "ovr", "multinomial"}, default="auto"
-        ``"auto"`` is multinomial for more than two classes.
+        ``"auto"`` is multinomial for more than two classes (scikit-learn ≥ 1.8
+        always is; ``"ovr"`` is fastlr's, for one-vs-rest problems).
     early_stopping : bool, default=False
         Stochastic ``gd`` only: hold out ``validation_fraction`` of the rows and
         stop when their loss stops improving.
@@ -104,9 +132,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         *,
         backend="auto",
         solver="auto",
-        penalty="l2",
+        penalty="auto",
         C=1.0,
-        l1_ratio=None,
+        l1_ratio=0.0,
+        dual=False,
+        intercept_scaling=1.0,
+        n_jobs=None,
         fit_intercept=True,
         max_iter=1000,
         tol=1e-4,
@@ -130,6 +161,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.penalty = penalty
         self.C = C
         self.l1_ratio = l1_ratio
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
+        self.n_jobs = n_jobs
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
@@ -151,9 +185,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "backend": [str],  # the registry names the known ones
         "solver": [str],  # so does the solver registry
-        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "penalty": [
+            StrOptions({penalties.FROM_L1_RATIO, "l2", "l1", "elasticnet"}),
+            Hidden(StrOptions({penalties.SKLEARN_DEFAULT})),
+            None,
+        ],
         "C": [Interval(Real, 0, None, closed="right")],
         "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "dual": ["boolean"],
+        "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [None, Integral],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -193,16 +234,27 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        if self.penalty == "elasticnet" and self.l1_ratio is None:
-            raise ValueError("penalty='elasticnet' needs l1_ratio in [0, 1], got None")
+        penalty = self._check_parameters()
         data = inputs.prepare_training_data(
             X, y, sample_weight, backend=self.backend, class_weight=self.class_weight,
             estimator_name=type(self).__name__,
         )
-        plan = training.make_plan(self.get_params(), data)
+        plan = training.make_plan(self._plan_params(penalty), data)
         with blas_threads_limited(data.backend.blas_threads):
             trained = training.train(data, plan, warm=self._warm_start_point(data))
         return self._set_fitted(data, plan, trained)
+
+    def _check_parameters(self):
+        """The checks ``_parameter_constraints`` cannot express; returns the resolved penalty."""
+        penalty = penalties.resolve(self.penalty, self.l1_ratio, self.C)
+        check_dual(self.solver, self.dual)
+        if self.n_jobs is not None:
+            warn_at_caller(N_JOBS_IGNORED.format(n_jobs=self.n_jobs), FutureWarning)
+        return penalty
+
+    def _plan_params(self, penalty):
+        """``get_params()`` with the penalty resolved, as :func:`fastlr.training.make_plan` takes them."""
+        return {**self.get_params(), "penalty": penalty.name, "l1_ratio": penalty.l1_ratio}
 
     def _set_fitted(self, data, plan, trained):
         """Every fitted attribute at once; a ConvergenceWarning when a problem did not converge."""
@@ -234,9 +286,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return None
         n_classes = len(data.classes)
         expected_rows = 1 if n_classes == 2 else n_classes
-        if self.coef_.shape != (expected_rows, data.n_features):
+        coef = self._dense_coef()
+        if coef.shape != (expected_rows, data.n_features):
             return None
-        return self.coef_.astype(np.float64), self.intercept_.astype(np.float64)
+        return np.asarray(coef, dtype=np.float64), np.asarray(self.intercept_, dtype=np.float64)
+
+    # -- sparse coefficients (scikit-learn's SparseCoefMixin) -----------------------
+    def _dense_coef(self):
+        return self.coef_.toarray() if sparse.issparse(self.coef_) else self.coef_
+
+    def sparsify(self):
+        """Store ``coef_`` as a scipy.sparse CSR matrix (worth it when most weights are zero, e.g. with L1).
+
+        Prediction works the same; :meth:`densify` converts back. Returns self.
+        """
+        check_is_fitted(self, msg=f"Estimator, {type(self).__name__}, must be fitted before sparsifying.")
+        self.coef_ = sparse.csr_matrix(self.coef_)
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a NumPy array again (the default after ``fit``). Returns self."""
+        check_is_fitted(self, msg=f"Estimator, {type(self).__name__}, must be fitted before densifying.")
+        self.coef_ = self._dense_coef()
+        return self
 
     # -- prediction ------------------------------------------------------------
     def _prediction_backend(self, X):
@@ -260,7 +332,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return self._lazy_prediction("decision_function", X)
         backend = self._prediction_backend(X)
         X = self._checked_for_prediction(X, backend)
-        coef = backend.to_device(self.coef_.astype(X.dtype, copy=False))
+        coef = backend.to_device(self._dense_coef().astype(X.dtype, copy=False))
         intercept = backend.to_device(self.intercept_.astype(X.dtype, copy=False))
         if coef.shape[0] == 1:
             return backend.decision_function(X, coef[0], intercept[0])

@@ -23,6 +23,26 @@ import numpy as np
 PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0, None: 0.0, "none": 0.0}
 
 
+def min_norm_subgradient(xp, theta, gradient, n_weights, l1_strength):
+    """max_j |∂_j F|: the max-norm of the minimum-norm subgradient of F = f + λ₁‖w‖₁.
+
+    ``gradient`` is ∇f, the smooth part's; the first ``n_weights`` entries of θ
+    are penalized (w), the rest (intercepts) are not. For a weight at zero the
+    subgradient interval is ∇_j f ± λ₁, whose smallest member is
+    max(|∇_j f| − λ₁, 0); elsewhere it is ∇_j f + λ₁ sign(w_j). ``xp`` is the
+    namespace of θ (a solver on the host passes NumPy).
+    """
+    if l1_strength == 0.0:
+        return xp.abs(gradient).max()
+    weights, grad_w = theta[:n_weights], gradient[:n_weights]
+    at_zero = xp.maximum(xp.abs(grad_w) - l1_strength, 0.0)
+    off_zero = xp.abs(grad_w + l1_strength * xp.sign(weights))
+    worst = xp.where(weights == 0, at_zero, off_zero).max()
+    if len(gradient) > n_weights:
+        worst = xp.maximum(worst, xp.abs(gradient[n_weights:]).max())
+    return worst
+
+
 def l1_ratio_of(penalty, l1_ratio):
     """ρ of the penalty: the share of λ that goes to the L1 term."""
     if penalty == "elasticnet":
@@ -167,17 +187,7 @@ class Objective:
 
         Zero exactly at the optimum; this is what ``tol`` is compared with.
         """
-        xp = self.xp
-        if self.l1_strength == 0.0:
-            return xp.abs(gradient).max()
-        weights, grad_w = theta[: self.n_weights], gradient[: self.n_weights]
-        lam = self.l1_strength
-        at_zero = xp.maximum(xp.abs(grad_w) - lam, 0.0)
-        off_zero = xp.abs(grad_w + lam * xp.sign(weights))
-        worst = xp.where(weights == 0, at_zero, off_zero).max()
-        if self.fit_intercept:
-            worst = xp.maximum(worst, xp.abs(gradient[self.n_weights:]).max())
-        return worst
+        return min_norm_subgradient(self.xp, theta, gradient, self.n_weights, self.l1_strength)
 
     # -- curvature bounds for step sizes --------------------------------------
     def gram_product(self, v):

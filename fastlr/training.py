@@ -15,7 +15,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from fastlr.solvers import SolverOptions, SolverSpec, select_solver, solve
+from fastlr.solvers import SOLVERS, SolverOptions, SolverSpec, select_solver, solve
+from fastlr.solvers.aliases import translate
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Plan:
     early_stopping: bool = False
     validation_fraction: float = 0.1
     random_state: object = None
+    #: The solver name as written (a scikit-learn alias, or ``solver.name``).
+    requested_solver: str = ""
 
 
 @dataclass
@@ -58,10 +61,15 @@ def _seed(random_state):
 
 
 def make_plan(params, data) -> Plan:
-    """The :class:`Plan` for estimator parameters ``params`` (``get_params()``) on ``data``."""
+    """The :class:`Plan` for estimator parameters ``params`` on ``data``: ``get_params()`` with
+    ``penalty`` and ``l1_ratio`` resolved (:func:`fastlr.penalty.resolve`)."""
     n_classes = len(data.classes)
     multinomial = params["multi_class"] == "multinomial" or (params["multi_class"] == "auto" and n_classes > 2)
-    spec = select_solver(params["solver"], params["penalty"], data.n_features, multinomial)
+    name = translate(
+        params["solver"], SOLVERS, params["penalty"], multinomial,
+        fit_intercept=params["fit_intercept"], intercept_scaling=params.get("intercept_scaling", 1.0),
+    )
+    spec = select_solver(name, params["penalty"], data.n_features, multinomial)
     if not data.random_rows and (params["batch_size"] is not None or params["early_stopping"]):
         raise ValueError(
             f"batch_size={params['batch_size']!r}, early_stopping={params['early_stopping']!r}: mini-batch and "
@@ -93,6 +101,7 @@ def make_plan(params, data) -> Plan:
         early_stopping=params["early_stopping"] and spec.early_stopping,
         validation_fraction=params["validation_fraction"],
         random_state=seed,
+        requested_solver=params["solver"],
     )
 
 
@@ -200,7 +209,8 @@ def convergence_message(plan, trained):
         how = f"stopped without converging after {worst.n_iter} iterations ({worst.stop_reason.replace('_', ' ')})"
     advice = spec.advice.get(worst.stop_reason, spec.advice["max_iter"])
     problems = f" ({len(failed)} of {len(trained.results)} problems)" if len(trained.results) > 1 else ""
+    alias = f" (for solver={plan.requested_solver!r})" if plan.requested_solver not in ("", "auto", spec.name) else ""
     return (
-        f"fastlr solver {spec.name!r} {how}{problems}: the optimality measure is {worst.optimality:.3g}, "
+        f"fastlr solver {spec.name!r}{alias} {how}{problems}: the optimality measure is {worst.optimality:.3g}, "
         f"above tol={options.tol}; {advice}."
     )

@@ -20,6 +20,7 @@ from fastlr.solvers.gd import DIVERGENCE_HINT as GD_DIVERGENCE_HINT
 from fastlr.solvers.gd import gradient_descent
 from fastlr.solvers.lbfgs import minimize_lbfgs
 from fastlr.solvers.newton import minimize_newton
+from fastlr.solvers.newton_cd import minimize_newton_cd
 from fastlr.solvers.optimizers import OPTIMIZERS
 from fastlr.solvers.record import DivergenceError, IterationRecord, SolverOptions, SolverResult
 from fastlr.solvers.schedules import SCHEDULES
@@ -76,6 +77,12 @@ SOLVERS = {
             {"max_iter": f"increase max_iter, or {SCALING_ADVICE}",
              "stalled": f"the cost stopped decreasing above tol: {SCALING_ADVICE}, or use float64 data"},
         ),
+        SolverSpec(
+            "newton-cd", minimize_newton_cd, ALL_PENALTIES, False, False,
+            {"max_iter": f"increase max_iter, or {SCALING_ADVICE}",
+             "stalled": "the quadratic model predicts no decrease above tol: the precision of the data is reached; "
+             f"{SCALING_ADVICE}, or use float64 data"},
+        ),
     )
 }
 
@@ -87,13 +94,14 @@ def _names(specs):
 def select_solver(name, penalty, n_features, multinomial):
     """The :class:`SolverSpec` for ``name``, with ``"auto"`` resolved.
 
-    ``"auto"``: FISTA for L1 and elastic net (exact zeros), L-BFGS for the
-    softmax and for many features, Newton when n_features is at most
-    ``config.AUTO_NEWTON_MAX_FEATURES``.
+    ``"auto"``: for L1 and elastic net (exact zeros) the proximal Newton
+    ``newton-cd`` up to ``config.AUTO_NEWTON_CD_MAX_FEATURES`` features, FISTA
+    for more or for the softmax; L-BFGS for the softmax and for many features,
+    Newton when n_features is at most ``config.AUTO_NEWTON_MAX_FEATURES``.
     """
     if name == "auto":
         if penalty not in SMOOTH:
-            name = "fista"
+            name = "newton-cd" if not multinomial and n_features <= config.AUTO_NEWTON_CD_MAX_FEATURES else "fista"
         elif multinomial or n_features > config.AUTO_NEWTON_MAX_FEATURES:
             name = "lbfgs"
         else:

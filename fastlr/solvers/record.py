@@ -11,8 +11,11 @@ when to stop:
 - ``"tol"``: the optimality measure (max-norm of the gradient; of the
   minimum-norm subgradient with L1) is at most ``tol``;
 - ``"max_iter"``: ``max_iter`` iterations are done;
-- ``"stalled"``: F changed by less than 64·ε (relative) since the last check,
-  so further iterations cannot help;
+- ``"stalled"``: F changed by less than 64·ε (relative) since the last check
+  and the optimality measure did not at least halve, so further iterations
+  cannot help (near the optimum a Newton step still halves the measure when
+  the change in F is below rounding: tight tolerances need those steps, and
+  the measure can halve only so often before it meets ``tol`` or its floor);
 - or a reason the solver gives (:meth:`IterationRecord.stop`).
 
 Whatever stopped it, the result says ``converged`` only when the optimality
@@ -32,6 +35,9 @@ from fastlr import config
 #: Relative change of F below which a full-batch solver has stalled
 #: (scikit-learn's lbfgs uses the same 64·eps as ``ftol``).
 COST_RTOL = 64 * np.finfo(np.float64).eps
+#: With F flat, a solver still progresses while the optimality measure falls at
+#: least by this factor from one check to the next.
+OPTIMALITY_PROGRESS = 0.5
 
 
 class DivergenceError(ArithmeticError):
@@ -105,6 +111,7 @@ class IterationRecord:
         self.optimality = math.nan
         self._first_cost = None
         self._checked_cost = None
+        self._checked_optimality = None
         self._bar = tqdm(total=options.max_iter, desc=options.description, disable=not options.verbose, leave=False)
 
     @property
@@ -157,8 +164,15 @@ class IterationRecord:
             if optimality <= self.tol:
                 self.stop_reason = "tol"
         if not self.done and self._checked_cost is not None and stalled(self._checked_cost, cost):
-            self.stop_reason = "stalled"
+            if not self._optimality_falling(optimality):
+                self.stop_reason = "stalled"
         self._checked_cost = cost
+        if optimality is not None:
+            self._checked_optimality = optimality
+
+    def _optimality_falling(self, optimality):
+        previous = self._checked_optimality
+        return optimality is not None and previous is not None and optimality <= OPTIMALITY_PROGRESS * previous
 
     def to_host(self, array):
         """A backend array as a host float64 array (one transfer on a GPU)."""
