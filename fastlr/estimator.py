@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastlr import inputs, training, validation
+from fastlr import callbacks, inputs, training, validation
 from fastlr import penalty as penalties
 from fastlr.dispatch import backend_for, is_dask_array
 from fastlr.messages import warn_at_caller
@@ -34,7 +34,7 @@ N_JOBS_IGNORED = (
 )
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimator):
     """Logistic regression whose per-iteration math runs on a chosen backend.
 
     Minimises C·Σ s_i ℓ_i + ρ‖w‖₁ + (1 − ρ)·½‖w‖², ρ = ``l1_ratio`` (0: L2,
@@ -235,14 +235,25 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         penalty = self._check_parameters()
-        data = inputs.prepare_training_data(
-            X, y, sample_weight, backend=self.backend, class_weight=self.class_weight,
-            estimator_name=type(self).__name__,
-        )
-        plan = training.make_plan(self._plan_params(penalty), data)
-        with blas_threads_limited(data.backend.blas_threads):
-            trained = training.train(data, plan, warm=self._warm_start_point(data))
-        return self._set_fitted(data, plan, trained)
+        with callbacks.managed(self):
+            data = inputs.prepare_training_data(
+                X, y, sample_weight, backend=self.backend, class_weight=self.class_weight,
+                estimator_name=type(self).__name__,
+            )
+            plan = training.make_plan(self._plan_params(penalty), data)
+            fit_callbacks = None
+            if callbacks.wanted(self):
+                n_problems = 1 if plan.multinomial or len(data.classes) == 2 else len(data.classes)
+                fit_callbacks = callbacks.FitCallbacks(self, X, y, sample_weight, n_problems, plan.options.max_iter)
+            with blas_threads_limited(data.backend.blas_threads):
+                trained = training.train(data, plan, warm=self._warm_start_point(data), callbacks=fit_callbacks)
+            self._set_fitted(data, plan, trained)
+            if fit_callbacks is not None:
+                fit_callbacks.finish()
+        return self
+
+    if not callbacks.CALLBACK_BASES:
+        set_callbacks = callbacks.CallbacksUnavailable.set_callbacks
 
     def _check_parameters(self):
         """The checks ``_parameter_constraints`` cannot express; returns the resolved penalty."""
@@ -345,15 +356,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         if is_dask_array(X):
             return self._lazy_prediction("predict_proba", X)
+        if not self._is_softmax():
+            return self._predict_proba_lr(X)  # binary, or one-vs-rest normalized as scikit-learn does
         backend = self._prediction_backend(X)
-        xp = backend.xp
+        return backend.softmax(self.decision_function(X))
+
+    def _predict_proba_lr(self, X):
+        """One-vs-rest probabilities: each class's σ(margin), normalized to sum to 1
+        (scikit-learn's ``LinearClassifierMixin._predict_proba_lr``, whatever the loss)."""
+        backend = self._prediction_backend(X)
         margins = self.decision_function(X)
         if margins.ndim == 1:
             positive = backend.sigmoid(margins)
-            return xp.stack([1 - positive, positive], axis=1)
-        if self._is_softmax():
-            return backend.softmax(margins)
-        # One-vs-rest: each class's own probability, normalized (as scikit-learn).
+            return backend.xp.stack([1 - positive, positive], axis=1)
         scores = backend.sigmoid(margins)
         return scores / scores.sum(axis=1, keepdims=True)
 

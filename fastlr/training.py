@@ -131,12 +131,12 @@ def _objectives(data, y, n_classes, plan):
     return build(train_rows), build(held_out_rows)
 
 
-def _solve(data, y, n_classes, plan, theta0, description):
+def _solve(data, y, n_classes, plan, theta0, description, observer=None):
     objective, validation = _objectives(data, y, n_classes, plan)
     if theta0 is None:
         theta0 = np.zeros(objective.n_params)
     options = replace(plan.options, description=description)
-    return solve(plan.solver, objective, theta0, options, data.backend.check_every, validation)
+    return solve(plan.solver, objective, theta0, options, data.backend.check_every, validation, observer)
 
 
 def _theta_from(coef, intercept, fit_intercept):
@@ -153,28 +153,57 @@ def _split_theta(theta, n_classes, n_features, fit_intercept):
     return coef, intercept
 
 
-def train(data, plan, warm=None) -> Trained:
+def _binary_form(coef, intercept):
+    """The two softmax rows of a binary problem as scikit-learn's one row (class 1 against 0)."""
+    return coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+
+
+def train(data, plan, warm=None, callbacks=None) -> Trained:
     """Fit every sub-problem of ``plan`` on ``data`` (a :class:`fastlr.training_data.TrainingData`).
 
-    ``warm`` is ``(coef, intercept)`` to start from (``warm_start``), or None.
+    ``warm`` is ``(coef, intercept)`` to start from (``warm_start``), or None;
+    ``callbacks`` a :class:`fastlr.callbacks.FitCallbacks`, or None.
     """
     n_classes = len(data.classes)
     n_features = data.n_features
     fit_intercept = plan.fit_intercept
+    task = f"{plan.solver.name}-iter"
+
+    def attributes(coef, intercept):
+        """The fitted attributes a callback's ``fitted_estimator`` predicts with."""
+        return {
+            "coef_": np.asarray(coef, dtype=data.dtype), "intercept_": np.asarray(intercept, dtype=data.dtype),
+            "classes_": data.classes, "n_features_in_": n_features, "backend_": data.backend_name,
+        }
+
+    def observer(to_coefficients):
+        if callbacks is None:
+            return None
+
+        def to_attributes(theta):
+            # A copy: the solver may update θ in place after the hook (SciPy's L-BFGS does).
+            coef, intercept = to_coefficients(np.array(data.backend.to_host(theta), dtype=np.float64))
+            return attributes(coef, intercept)
+
+        return callbacks.observer(task, to_attributes)
 
     if plan.multinomial:
         theta0 = None
         if warm is not None:
             coef, intercept = warm
-            if n_classes == 2:  # binary form back to the two softmax rows
+            if n_classes == 2:  # the binary form back to the two softmax rows
                 coef = np.vstack([np.zeros_like(coef), coef])
                 intercept = np.concatenate([np.zeros_like(intercept), intercept])
             theta0 = _theta_from(coef, intercept, fit_intercept)
         labels = data.y_index.astype(data.backend.xp.int64)
-        result = _solve(data, labels, n_classes, plan, theta0, "softmax")
-        coef, intercept = _split_theta(result.theta, n_classes, n_features, fit_intercept)
-        if n_classes == 2:  # report the equivalent binary model, as scikit-learn does
-            coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+
+        def softmax_coefficients(theta):
+            coef, intercept = _split_theta(theta, n_classes, n_features, fit_intercept)
+            # the equivalent binary model for two classes, as scikit-learn reports it
+            return _binary_form(coef, intercept) if n_classes == 2 else (coef, intercept)
+
+        result = _solve(data, labels, n_classes, plan, theta0, "softmax", observer(softmax_coefficients))
+        coef, intercept = softmax_coefficients(result.theta)
         return Trained(coef, intercept, [result])
 
     # Binary: one problem for class 1; one-vs-rest: one per class.
@@ -184,7 +213,17 @@ def train(data, plan, warm=None) -> Trained:
         y_binary = (data.y_index == target).astype(data.dtype)
         theta0 = None if warm is None else _theta_from(warm[0][position], warm[1][position], fit_intercept)
         description = "binary" if n_classes == 2 else f"class {target} vs rest"
-        result = _solve(data, y_binary, 1, plan, theta0, description)
+
+        def problem_coefficients(theta, position=position):
+            """This problem's row at θ, the finished problems' rows, zeros for those to come."""
+            coef, intercept = np.zeros((len(targets), n_features)), np.zeros(len(targets))
+            if position:
+                coef[:position], intercept[:position] = coefs, intercepts
+            row, row_intercept = _split_theta(theta, 1, n_features, fit_intercept)
+            coef[position], intercept[position] = row[0], row_intercept[0]
+            return coef, intercept
+
+        result = _solve(data, y_binary, 1, plan, theta0, description, observer(problem_coefficients))
         coef, intercept = _split_theta(result.theta, 1, n_features, fit_intercept)
         coefs.append(coef[0])
         intercepts.append(intercept[0])

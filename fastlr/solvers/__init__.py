@@ -123,9 +123,10 @@ def select_solver(name, penalty, n_features, multinomial):
     return spec
 
 
-def solve(spec, objective, theta0, options, check_every=1, validation=None) -> SolverResult:
-    """Run solver ``spec`` on ``objective`` from ``theta0`` with a fresh iteration record."""
-    record = IterationRecord(objective, options, check_every, spec.divergence_hint)
+def solve(spec, objective, theta0, options, check_every=1, validation=None, observer=None) -> SolverResult:
+    """Run solver ``spec`` on ``objective`` from ``theta0`` with a fresh iteration record
+    (``observer``: scikit-learn's callbacks, see :mod:`fastlr.callbacks`)."""
+    record = IterationRecord(objective, options, check_every, spec.divergence_hint, observer)
     extra = {"validation": validation} if spec.early_stopping else {}
     return spec.minimize(objective, theta0, options, record, **extra)
 

@@ -29,12 +29,12 @@ def minimize_lbfgs(objective, theta0, options, record):
         optimality = None
         if np.array_equal(intermediate_result.x, last["theta"]):
             optimality = np.abs(last["gradient"]).max()
-        if record.step(float(intermediate_result.fun), optimality):
+        if record.step(float(intermediate_result.fun), optimality, theta=intermediate_result.x):
             raise StopIteration
 
     theta = np.asarray(theta0, dtype=np.float64)
     cost, gradient = cost_and_gradient(theta)
-    if not record.start(cost, np.abs(gradient).max()):
+    if not record.start(cost, np.abs(gradient).max(), theta=theta):
         result = minimize(
             cost_and_gradient, theta, jac=True, method="L-BFGS-B", callback=callback,
             options={"maxiter": options.max_iter, "gtol": options.tol, "ftol": COST_RTOL, "maxls": 50},

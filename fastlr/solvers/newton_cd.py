@@ -147,7 +147,10 @@ def face_newton_step(hessian, gradient, theta, z, l1_strength, n_penalized):
 def solve_model(hessian, gradient, theta, l1_strength, n_penalized, tol):
     """The minimizer of the model (to ``tol`` in its minimum-norm subgradient, or as near as
     ``config.NEWTON_CD_MAX_SWEEPS`` sweeps get): rounds of coordinate descent, which finds
-    the zero pattern, and a Newton step on the face it found, which converges on it."""
+    the zero pattern, and a Newton step on the face it found, which converges on it.
+    Without an L1 term the model is smooth and one Newton step is its exact minimizer."""
+    if l1_strength == 0.0:
+        return face_newton_step(hessian, gradient, theta, theta, l1_strength, n_penalized)
     descend = compiled_coordinate_descent()
     sweeps = config.NEWTON_CD_SWEEPS_PER_ROUND
     z, violation = descend(hessian, gradient, theta, theta, l1_strength, n_penalized, tol, sweeps)
@@ -186,7 +189,7 @@ def minimize_newton_cd(objective, theta0, options, record):
     theta = np.asarray(theta0, dtype=np.float64)
     cost, gradient, hessian = evaluate(theta)
     measure = optimality(theta, gradient)
-    record.start(cost, measure)
+    record.start(cost, measure, theta=theta)
     while not record.done:
         inner_tol = max(INNER_TOL_FLOOR * options.tol, INNER_TOL_SHARE * measure)
         target = solve_model(hessian, gradient, theta, l1_strength, n_weights, inner_tol)
@@ -204,6 +207,6 @@ def minimize_newton_cd(objective, theta0, options, record):
             step *= 0.5
         theta, cost, gradient, hessian = trial, trial_cost, trial_gradient, trial_hessian
         measure = optimality(theta, gradient)
-        if not record.step(cost, measure) and step < MIN_STEP:
+        if not record.step(cost, measure, theta=theta) and step < MIN_STEP:
             record.stop("stalled")  # no step along the direction decreases F
     return record.finish(theta, measure)
