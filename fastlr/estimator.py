@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fastlr import callbacks, inputs, training, validation
+from fastlr import array_api, callbacks, inputs, training, validation
 from fastlr import penalty as penalties
 from fastlr.dispatch import backend_for, is_dask_array
 from fastlr.messages import warn_at_caller
@@ -248,6 +248,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
             with blas_threads_limited(data.backend.blas_threads):
                 trained = training.train(data, plan, warm=self._warm_start_point(data), callbacks=fit_callbacks)
             self._set_fitted(data, plan, trained)
+            self._place_fitted(X, y)
             if fit_callbacks is not None:
                 fit_callbacks.finish()
         return self
@@ -291,6 +292,15 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
             warn_at_caller(message, ConvergenceWarning)
         return self
 
+    def _place_fitted(self, X, y):
+        """Under scikit-learn's ``array_api_dispatch``: the fitted arrays in X's namespace and on
+        its device, ``classes_`` in y's (as scikit-learn's LogisticRegression); else NumPy stays."""
+        where, classes_where = array_api.fitted_placements(X, y)
+        if where is not None:
+            self.coef_, self.intercept_, self.n_iter_ = (where.put(a) for a in (self.coef_, self.intercept_, self.n_iter_))
+        if classes_where is not None:
+            self.classes_ = classes_where.put(self.classes_)
+
     def _warm_start_point(self, data):
         """The previous fit's (coef, intercept) in float64 when ``warm_start`` applies, else None."""
         if not (self.warm_start and hasattr(self, "coef_")):
@@ -298,9 +308,13 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         n_classes = len(data.classes)
         expected_rows = 1 if n_classes == 2 else n_classes
         coef = self._dense_coef()
-        if coef.shape != (expected_rows, data.n_features):
+        if tuple(coef.shape) != (expected_rows, data.n_features):
             return None
-        return np.asarray(coef, dtype=np.float64), np.asarray(self.intercept_, dtype=np.float64)
+
+        def on_host(array):
+            return np.asarray(data.backend.to_host(data.backend.to_device(array_api.computable(array))), dtype=np.float64)
+
+        return on_host(coef), on_host(self.intercept_)
 
     # -- sparse coefficients (scikit-learn's SparseCoefMixin) -----------------------
     def _dense_coef(self):
@@ -322,14 +336,33 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         return self
 
     # -- prediction ------------------------------------------------------------
-    def _prediction_backend(self, X):
-        check_is_fitted(self)
-        return backend_for(self.backend_, X)
-
     def _checked_for_prediction(self, X, backend):
         if backend.xp is not np and backend.accepts(X):
             return validation.check_device_matrix(backend.xp.asarray(X), backend.xp, self.n_features_in_)
         return validate_data(self, X, reset=False, dtype=validation.FLOAT_DTYPES, order="C", accept_sparse=False)
+
+    @staticmethod
+    def _on_backend(array, backend, dtype):
+        """A fitted array (NumPy, or another library's under array-API dispatch) on ``backend``, in ``dtype``."""
+        return backend.to_device(array_api.computable(array)).astype(dtype, copy=False)
+
+    def _margins(self, X):
+        """(backend, z = X Wᵀ + b) computed where X lives: shape (n_samples,) or (n_samples, n_classes)."""
+        check_is_fitted(self)
+        X = array_api.computable(X)
+        backend = backend_for(self.backend_, X)
+        X = self._checked_for_prediction(X, backend)
+        coef = self._on_backend(self._dense_coef(), backend, X.dtype)
+        intercept = self._on_backend(self.intercept_, backend, X.dtype)
+        if coef.shape[0] == 1:
+            return backend, backend.decision_function(X, coef[0], intercept[0])
+        return backend, backend.decision_function(X, coef, intercept)
+
+    @staticmethod
+    def _answer(X, result):
+        """``result`` in the namespace and on the device of X when X is not a NumPy array."""
+        placement = array_api.Placement.of(X)
+        return result if placement is None else placement.put(result)
 
     def _lazy_prediction(self, method, X):
         """``method`` applied chunk-wise to a dask array: a dask array, nothing computed."""
@@ -341,64 +374,67 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         """Margins z = X wᵀ + b: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         if is_dask_array(X):
             return self._lazy_prediction("decision_function", X)
-        backend = self._prediction_backend(X)
-        X = self._checked_for_prediction(X, backend)
-        coef = backend.to_device(self._dense_coef().astype(X.dtype, copy=False))
-        intercept = backend.to_device(self.intercept_.astype(X.dtype, copy=False))
-        if coef.shape[0] == 1:
-            return backend.decision_function(X, coef[0], intercept[0])
-        return backend.decision_function(X, coef, intercept)
+        return self._answer(X, self._margins(X)[1])
 
     def _is_softmax(self):
         return self.coef_.shape[0] > 1 and self.multi_class != "ovr"
 
+    @staticmethod
+    def _one_vs_rest_probabilities(backend, margins):
+        if margins.ndim == 1:
+            # σ(−z) rather than 1 − σ(z): no cancellation, and no 0 where σ(z) rounds to 1
+            return backend.xp.stack([backend.sigmoid(-margins), backend.sigmoid(margins)], axis=1)
+        scores = backend.sigmoid(margins)
+        return scores / scores.sum(axis=1, keepdims=True)
+
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order:
+        the softmax of the margins, or σ of each (binary, one-vs-rest normalized as scikit-learn)."""
         if is_dask_array(X):
             return self._lazy_prediction("predict_proba", X)
-        if not self._is_softmax():
-            return self._predict_proba_lr(X)  # binary, or one-vs-rest normalized as scikit-learn does
-        backend = self._prediction_backend(X)
-        return backend.softmax(self.decision_function(X))
+        backend, margins = self._margins(X)
+        if self._is_softmax():
+            return self._answer(X, backend.softmax(margins))
+        return self._answer(X, self._one_vs_rest_probabilities(backend, margins))
 
     def _predict_proba_lr(self, X):
         """One-vs-rest probabilities: each class's σ(margin), normalized to sum to 1
         (scikit-learn's ``LinearClassifierMixin._predict_proba_lr``, whatever the loss)."""
-        backend = self._prediction_backend(X)
-        margins = self.decision_function(X)
-        if margins.ndim == 1:
-            positive = backend.sigmoid(margins)
-            return backend.xp.stack([1 - positive, positive], axis=1)
-        scores = backend.sigmoid(margins)
-        return scores / scores.sum(axis=1, keepdims=True)
+        backend, margins = self._margins(X)
+        return self._answer(X, self._one_vs_rest_probabilities(backend, margins))
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`, computed from the margins without underflow."""
         if is_dask_array(X):
             return self._lazy_prediction("predict_log_proba", X)
-        backend = self._prediction_backend(X)
+        backend, margins = self._margins(X)
         xp = backend.xp
-        margins = self.decision_function(X)
         if margins.ndim == 1:
             # log σ(z) = −softplus(−z), log(1 − σ(z)) = −softplus(z)
-            return -xp.stack([xp.logaddexp(0, margins), xp.logaddexp(0, -margins)], axis=1)
-        if self._is_softmax():
+            result = -xp.stack([xp.logaddexp(0, margins), xp.logaddexp(0, -margins)], axis=1)
+        elif self._is_softmax():
             top = margins.max(axis=1, keepdims=True)
-            return margins - (top + xp.log(xp.exp(margins - top).sum(axis=1, keepdims=True)))
-        return xp.log(self.predict_proba(X))
+            result = margins - (top + xp.log(xp.exp(margins - top).sum(axis=1, keepdims=True)))
+        else:
+            result = xp.log(self._one_vs_rest_probabilities(backend, margins))
+        return self._answer(X, result)
 
     def predict(self, X):
-        """The most probable class of each row, as a label from ``classes_``."""
+        """The most probable class of each row, as a label from ``classes_`` (in ``classes_``'s kind)."""
         if is_dask_array(X):
             return self._lazy_prediction("predict", X)
-        backend = self._prediction_backend(X)
-        margins = self.decision_function(X)
+        backend, margins = self._margins(X)
         index = (margins > 0).astype(int) if margins.ndim == 1 else margins.argmax(axis=1)
-        return self.classes_[np.asarray(backend.to_host(index))]
+        index = np.asarray(backend.to_host(index))
+        placement = array_api.Placement.of(self.classes_)
+        if placement is None:
+            return self.classes_[index]
+        return placement.xp.take(self.classes_, placement.put(index), axis=0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        tags.array_api_support = True  # every solver: arrays are viewed on the backend (fastlr.array_api)
         return tags
 
 

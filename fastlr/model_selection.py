@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, metadata_routing
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -132,6 +132,9 @@ class LogisticRegressionCV(LogisticRegression):
         As in :class:`fastlr.LogisticRegression` (``solver_`` of the refit, or of the
         path's last problem when ``refit=False``).
     """
+
+    # score's sample_weight is metadata for the scorer, not consumed by score itself (as scikit-learn's)
+    __metadata_request__score = {"sample_weight": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
         **{name: rule for name, rule in LogisticRegression._parameter_constraints.items() if name in FIT_PARAMETERS},

@@ -16,7 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from fastlr.solvers import SOLVERS, SolverOptions, SolverSpec, select_solver, solve
-from fastlr.solvers.aliases import translate
+from fastlr.solvers.aliases import sklearn_sentence, translate
 
 
 @dataclass
@@ -250,6 +250,7 @@ def convergence_message(plan, trained):
     problems = f" ({len(failed)} of {len(trained.results)} problems)" if len(trained.results) > 1 else ""
     alias = f" (for solver={plan.requested_solver!r})" if plan.requested_solver not in ("", "auto", spec.name) else ""
     return (
+        f"{sklearn_sentence(plan.requested_solver, worst.n_iter)}"
         f"fastlr solver {spec.name!r}{alias} {how}{problems}: the optimality measure is {worst.optimality:.3g}, "
         f"above tol={options.tol}; {advice}."
     )

@@ -42,17 +42,25 @@ class SklearnSolver:
     penalties: frozenset
     multiclass: bool = True
     dual: bool = False
+    #: scikit-learn's ConvergenceWarning sentence for this solver ({n_iter}: iterations run),
+    #: put first in fastlr's, so that filters written for scikit-learn's warnings keep working.
+    not_converged: str = ""
 
 
 SKLEARN_SOLVERS = {
     solver.name: solver
     for solver in (
-        SklearnSolver("lbfgs", ("lbfgs",), L2_OR_NONE),
-        SklearnSolver("newton-cg", ("newton-cg", "newton", "lbfgs"), L2_OR_NONE),
-        SklearnSolver("newton-cholesky", ("newton-cholesky", "newton", "lbfgs"), L2_OR_NONE),
-        SklearnSolver("sag", ("lbfgs",), L2_OR_NONE),
-        SklearnSolver("saga", ("newton-cd", "lbfgs", "fista"), frozenset({"l2", "l1", "elasticnet", None})),
-        SklearnSolver("liblinear", ("newton-cd",), frozenset({"l2", "l1"}), multiclass=False, dual=True),
+        SklearnSolver("lbfgs", ("lbfgs",), L2_OR_NONE, not_converged="lbfgs failed to converge after {n_iter} iteration(s)."),
+        SklearnSolver("newton-cg", ("newton-cg", "newton", "lbfgs"), L2_OR_NONE,
+                      not_converged="newton-cg failed to converge. Increase the number of iterations."),
+        SklearnSolver("newton-cholesky", ("newton-cholesky", "newton", "lbfgs"), L2_OR_NONE,
+                      not_converged="Newton solver did not converge after {n_iter} iterations."),
+        SklearnSolver("sag", ("lbfgs",), L2_OR_NONE,
+                      not_converged="The max_iter was reached which means the coef_ did not converge."),
+        SklearnSolver("saga", ("newton-cd", "lbfgs", "fista"), frozenset({"l2", "l1", "elasticnet", None}),
+                      not_converged="The max_iter was reached which means the coef_ did not converge."),
+        SklearnSolver("liblinear", ("newton-cd",), frozenset({"l2", "l1"}), multiclass=False, dual=True,
+                      not_converged="Liblinear failed to converge, increase the number of iterations."),
     )
 }
 
@@ -62,6 +70,12 @@ LIBLINEAR_INTERCEPT = (
     "coef_ can differ from scikit-learn's liblinear, the more so the smaller intercept_scaling. "
     "fit_intercept=False fits the same model as liblinear"
 )
+
+
+def sklearn_sentence(name, n_iter):
+    """scikit-learn's ConvergenceWarning sentence for solver ``name``, or "" for fastlr's own names."""
+    spec = SKLEARN_SOLVERS.get(name)
+    return "" if spec is None else spec.not_converged.format(n_iter=n_iter) + " "
 
 
 def check_dual(name, dual):
