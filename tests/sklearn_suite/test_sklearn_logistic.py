@@ -6,10 +6,15 @@ is imported as it is and its names ``LogisticRegression`` and
 changes (scikit-learn's solver names are fastlr aliases, so not even those need
 translating). Every ``test_*`` function of that module is collected here with
 its own parametrization and marks. Which tests are outside what fastlr claims,
-and why, is listed in ``conftest.py``.
+and why, is listed in ``conftest.py``. One test runs a second time with a
+demand lifted (see the end of this module).
 """
 
+import functools
+import warnings
+
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 import fastlr
 
@@ -55,4 +60,45 @@ for _name, _class in (("LogisticRegression", fastlr.LogisticRegression),
 pytestmark = upstream.pytestmark
 globals().update(
     {name: _with_substitutes(value) for name, value in vars(upstream).items() if name.startswith("test_")}
+)
+
+
+class _ConvergenceWarningsAllowed:
+    """``warnings`` for a scikit-learn test whose ``simplefilter("error", ConvergenceWarning)`` should
+    let ConvergenceWarnings pass: everything else is the real module."""
+
+    def __getattr__(self, name):
+        return getattr(warnings, name)
+
+    @staticmethod
+    def simplefilter(action, category=Warning, *args, **kwargs):
+        if action == "error" and issubclass(ConvergenceWarning, category):
+            action, category = "ignore", ConvergenceWarning
+        warnings.simplefilter(action, category, *args, **kwargs)
+
+
+def _convergence_warnings_allowed(test):
+    """``test`` (its parametrization kept) with its demand that no ConvergenceWarning be raised lifted."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        upstream_warnings = upstream.warnings
+        upstream.warnings = _ConvergenceWarningsAllowed()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                return test(*args, **kwargs)
+        finally:
+            upstream.warnings = upstream_warnings
+
+    run.pytestmark = [mark for mark in test.pytestmark if mark.name != "filterwarnings"]
+    return run
+
+
+#: scikit-learn's array-API test asks solver="lbfgs" for tol=1e-12 without a ConvergenceWarning, in float32
+#: too, which fastlr's convergence rule (the gradient meets tol) cannot grant; every other assertion of it
+#: (namespace, device and dtype of the fitted attributes and predictions, values against the NumPy fit) is
+#: checked here, with that one demand lifted.
+test_logistic_regression_array_api_compliance_convergence_warnings_allowed = _convergence_warnings_allowed(
+    upstream.test_logistic_regression_array_api_compliance
 )
