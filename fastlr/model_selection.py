@@ -3,11 +3,14 @@
 For each fold and each ``l1_ratio`` the models for ``Cs`` are fitted in order,
 each starting from the previous one's coefficients (the path), exactly as
 scikit-learn's ``LogisticRegressionCV`` does. What differs is where the data
-is: X is validated and placed on the backend once, and a fold is not a copy of
-its training rows but the same X with weights that are zero on the held-out
-rows (the sample weights, times 0/1), so one fit's passes over X serve every
-fold and no C copies anything. The held-out rows are gathered once per fold,
-for scoring, on the host (scikit-learn's scorers are host code).
+is: X is validated and placed on the backend once, and no C copies anything.
+A fold is either the same X with weights that are zero on the held-out rows
+(the sample weights times 0/1: no copy at all; on a GPU, and for large X), or,
+when X is in host memory and the fold's training rows take at most
+``config.CV_GATHER_FOLD_MAX_BYTES``, those rows gathered once for the whole
+path (each pass then reads 1/k fewer rows). The held-out rows are gathered
+once per fold, for scoring, on the host (scikit-learn's scorers are host code),
+and validated there once: the scorers' predictions skip the finite check.
 
 The fitted attributes, their layouts (``use_legacy_attributes``), the choice of
 the best C, the refit and the metadata routing follow scikit-learn 1.9 to the
@@ -20,6 +23,7 @@ from dataclasses import replace
 from numbers import Integral
 
 import numpy as np
+from sklearn import config_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
@@ -34,7 +38,7 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
-from fastlr import inputs, training
+from fastlr import config, inputs, training
 from fastlr import penalty as penalties
 from fastlr.estimator import LogisticRegression
 from fastlr.messages import warn_at_caller
@@ -228,10 +232,19 @@ class LogisticRegressionCV(LogisticRegression):
             return get_scorer("accuracy")
         return get_scorer(self.scoring or "accuracy")
 
-    def _fit_params(self, penalty, C):
-        """Parameters of one fit on the path, as :func:`fastlr.training.make_plan` takes them."""
+    def _fit_params(self, penalty, C, data):
+        """Parameters of one fit on the path, as :func:`fastlr.training.make_plan` takes them.
+
+        ``solver="auto"`` prefers Newton for binary L2 paths of at most
+        ``config.CV_AUTO_NEWTON_MAX_FEATURES`` features (see there); otherwise the
+        estimator's rule (newton-cd for L1 and elastic net, L-BFGS for the softmax).
+        """
         params = LogisticRegression(**{name: getattr(self, name) for name in FIT_PARAMETERS}).get_params()
-        return {**params, "C": C, "penalty": penalty.name, "l1_ratio": penalty.l1_ratio}
+        params = {**params, "C": C, "penalty": penalty.name, "l1_ratio": penalty.l1_ratio}
+        binary = self.multi_class == "ovr" or (len(data.classes) == 2 and self.multi_class != "multinomial")
+        if self.solver == "auto" and penalty.smooth and binary and data.n_features <= config.CV_AUTO_NEWTON_MAX_FEATURES:
+            params["solver"] = "newton"
+        return params
 
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, **params):
@@ -284,7 +297,7 @@ class LogisticRegressionCV(LogisticRegression):
             best_ratio, best_C = np.unravel_index(np.argmax(totals), totals.shape)
             C_, l1_ratio_ = Cs[best_C], (l1_ratios or [None])[best_ratio]
             start = coefs[:, best_ratio, best_C].mean(axis=0)  # (K, n_dof)
-            plan = training.make_plan(self._fit_params(grid[best_ratio], C_), data)
+            plan = training.make_plan(self._fit_params(grid[best_ratio], C_, data), data)
             warm = (start[:, : data.n_features], self._intercepts(start))
             with blas_threads_limited(data.backend.blas_threads):
                 trained = training.train(data, plan, warm=warm)
@@ -318,22 +331,33 @@ class LogisticRegressionCV(LogisticRegression):
             score["sample_weight"] = sample_weight
         return Bunch(splitter=Bunch(split={}), scorer=Bunch(score=score))
 
-    def _fold_paths(self, data, labels, train, test, grid, Cs, routed, sample_weight):
-        """The path of every l1_ratio on one fold: a list (per ratio) of lists (per C) of points."""
-        xp = data.backend.xp
-        kept = np.zeros(len(labels), dtype=data.dtype)
+    @staticmethod
+    def fold_data(data, train):
+        """The training data of a fold: its rows gathered once (host X, at most
+        ``config.CV_GATHER_FOLD_MAX_BYTES``), else X in place with weights 0 on the other rows."""
+        backend = data.backend
+        if backend.xp is np and len(train) * data.X.shape[1] * data.X.itemsize <= config.CV_GATHER_FOLD_MAX_BYTES:
+            rows = np.asarray(train)
+            weights = None if data.sample_weight is None else data.sample_weight[rows]
+            return replace(data, X=data.X[rows], y_index=data.y_index[rows], sample_weight=weights)
+        kept = np.zeros(data.X.shape[0], dtype=data.dtype)
         kept[train] = 1
-        weights = data.backend.to_device(kept)
+        weights = backend.to_device(kept)
         if data.sample_weight is not None:
             weights = data.sample_weight * weights
-        fold = replace(data, sample_weight=xp.asarray(weights, dtype=data.dtype))
+        return replace(data, sample_weight=backend.xp.asarray(weights, dtype=data.dtype))
+
+    def _fold_paths(self, data, labels, train, test, grid, Cs, routed, sample_weight):
+        """The path of every l1_ratio on one fold: a list (per ratio) of lists (per C) of points."""
+        fold = self.fold_data(data, train)
         held_out = np.asarray(data.backend.to_host(data.X[data.backend.to_device(np.asarray(test))]))
         score = self._fold_scorer(data, held_out, labels[test], test, routed, sample_weight)
         paths = []
         for penalty in grid:
             warm, path = None, []
+            fold = replace(fold, memo={})  # each C's first evaluation is the last one of the C before
             for C in Cs:
-                plan = training.make_plan(self._fit_params(penalty, C), fold)
+                plan = training.make_plan(self._fit_params(penalty, C, fold), fold)
                 trained = training.train(fold, plan, warm=warm)
                 warm = (trained.coef, trained.intercept)
                 path.append(PathPoint(trained, plan, score(trained), self.fit_intercept))
@@ -363,7 +387,8 @@ class LogisticRegressionCV(LogisticRegression):
 
         def score(trained):
             model.coef_, model.intercept_ = trained.coef.astype(data.dtype), trained.intercept.astype(data.dtype)
-            return calc(model)
+            with config_context(assume_finite=True):  # X_test: rows of the X validated at fit
+                return calc(model)
 
         return score
 

@@ -66,11 +66,16 @@ class Objective:
         1 for the binary problem, K ≥ 2 for the softmax.
     C, penalty, l1_ratio, fit_intercept
         As in :class:`fastlr.LogisticRegression`. ``C=inf`` means no penalty.
+    memo : dict or None
+        Shared by the objectives of a regularization path (the same X, y and
+        weights, another C): the backend's data term at the last θ evaluated,
+        so that the next C's first evaluation, at that θ, costs no pass over X.
     """
 
     def __init__(self, backend, X, y, sample_weight, *, n_classes=1, C=1.0, penalty="l2",
-                 l1_ratio=None, fit_intercept=True):
+                 l1_ratio=None, fit_intercept=True, memo=None):
         self.backend = backend
+        self.memo = memo
         self.xp = backend.xp
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.n_classes = n_classes
@@ -137,10 +142,27 @@ class Objective:
             theta[: self.n_weights]
         )
 
+    def _data_term(self, kind, theta, compute):
+        """``compute()``, the backend's data term at θ, or what ``memo`` holds for this θ
+        (a Hessian evaluation also answers a gradient request). Host θ only: on a GPU
+        the comparison would wait for the device."""
+        if self.memo is None or not isinstance(theta, np.ndarray):
+            return compute()
+        key = theta.tobytes()
+        for held in (kind, "hessian"):
+            entry = self.memo.get(held)
+            if entry is not None and entry[0] == key:
+                return entry[1] if held == kind else entry[1][:3]
+        result = compute()
+        self.memo[kind] = (key, result)
+        return result
+
     def value_and_gradient(self, theta):
         """Smooth part of F and its gradient (a float64 vector like θ)."""
         w, b = self.unpack(theta)
-        loss, dw, db = self._cost_gradient(self.X, self.y, w, b, self.sample_weight)
+        loss, dw, db = self._data_term(
+            "gradient", theta, lambda: self._cost_gradient(self.X, self.y, w, b, self.sample_weight)
+        )
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]
         gradient[: self.n_weights] += self.l2_strength * weights
@@ -149,7 +171,9 @@ class Objective:
     def value_gradient_hessian(self, theta):
         """Smooth part of F, its gradient and Hessian (binary problems only)."""
         w, b = self.unpack(theta)
-        loss, dw, db, hessian = self.backend.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
+        loss, dw, db, hessian = self._data_term(
+            "hessian", theta, lambda: self.backend.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
+        )
         xp = self.xp
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]

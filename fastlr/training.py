@@ -105,18 +105,21 @@ def make_plan(params, data) -> Plan:
     )
 
 
-def _objectives(data, y, n_classes, plan):
-    """The training objective and, with early stopping, the held-out one."""
+def _objectives(data, y, n_classes, plan, problem):
+    """The training objective and, with early stopping, the held-out one. ``problem`` names the
+    sub-problem (its class, or "softmax") for the memo a path shares (``data.memo``)."""
 
     def build(rows):
         X, y_part, weights = data.X, y, data.sample_weight
+        shared = {} if data.memo is None else {"memo": data.memo.setdefault(problem, {})}
         if rows is not None:
             rows = data.backend.to_device(rows)
             X, y_part = X[rows], y[rows]
             weights = None if weights is None else weights[rows]
+            shared = {}
         return data.objective(
             data.backend, X, y_part, weights, n_classes=n_classes, C=plan.C, penalty=plan.penalty,
-            l1_ratio=plan.l1_ratio, fit_intercept=plan.fit_intercept,
+            l1_ratio=plan.l1_ratio, fit_intercept=plan.fit_intercept, **shared,
         )
 
     if not plan.early_stopping:
@@ -131,8 +134,8 @@ def _objectives(data, y, n_classes, plan):
     return build(train_rows), build(held_out_rows)
 
 
-def _solve(data, y, n_classes, plan, theta0, description, observer=None):
-    objective, validation = _objectives(data, y, n_classes, plan)
+def _solve(data, y, n_classes, plan, theta0, description, observer=None, problem=None):
+    objective, validation = _objectives(data, y, n_classes, plan, problem)
     if theta0 is None:
         theta0 = np.zeros(objective.n_params)
     options = replace(plan.options, description=description)
@@ -202,7 +205,7 @@ def train(data, plan, warm=None, callbacks=None) -> Trained:
             # the equivalent binary model for two classes, as scikit-learn reports it
             return _binary_form(coef, intercept) if n_classes == 2 else (coef, intercept)
 
-        result = _solve(data, labels, n_classes, plan, theta0, "softmax", observer(softmax_coefficients))
+        result = _solve(data, labels, n_classes, plan, theta0, "softmax", observer(softmax_coefficients), "softmax")
         coef, intercept = softmax_coefficients(result.theta)
         return Trained(coef, intercept, [result])
 
@@ -223,7 +226,7 @@ def train(data, plan, warm=None, callbacks=None) -> Trained:
             coef[position], intercept[position] = row[0], row_intercept[0]
             return coef, intercept
 
-        result = _solve(data, y_binary, 1, plan, theta0, description, observer(problem_coefficients))
+        result = _solve(data, y_binary, 1, plan, theta0, description, observer(problem_coefficients), target)
         coef, intercept = _split_theta(result.theta, 1, n_features, fit_intercept)
         coefs.append(coef[0])
         intercepts.append(intercept[0])
