@@ -2,12 +2,14 @@
 
     python benchmarks/cv_path.py [--repeat 3] [--quick] [--output out/cv_path.json]
 
-The three searches of ``fastlr.bench.workloads.CV_SEARCHES`` run in turns, one
-after another in every round (so that a machine shared with other work slows
-them alike), after a warm-up round on a small slice (JIT compilation). The
-report is each one's median wall time, its time over fastlr's, and the C each
-selected, which must agree. ``--quick`` runs the small shape, to check the
-script, not to measure.
+The searches of ``fastlr.bench.workloads.CV_SEARCHES`` run after a warm-up
+round on a small slice (JIT compilation), fastlr's between every two peers'
+(F P₁ F P₂ F P₁ F ...), so that each peer's run has a fastlr run just before
+and just after it: on a machine shared with other work the load changes by
+the minute, and the ratio of a peer's time to the mean of its two neighbours
+is what stays comparable. The report is each search's median time, the median
+of its ratios, and the C each selected, which must agree. ``--quick`` runs the
+small shape, to check the script, not to measure.
 """
 
 import argparse
@@ -21,24 +23,37 @@ from fastlr.bench import workloads
 
 
 def race(repeat: int) -> list:
-    """One row per search: the median seconds of ``repeat`` rounds, every round's seconds, the selected C."""
+    """One row per search: median seconds, every run's seconds, the median ratio to the
+    neighbouring fastlr runs (1 for fastlr itself), the selected C."""
     X, y = workloads.make_cv_problem()
     warm = min(len(y), 2000)
     for search in workloads.CV_SEARCHES.values():
         search(X[:warm], y[:warm])
-    seconds = {name: [] for name in workloads.CV_SEARCHES}
+    names = list(workloads.CV_SEARCHES)
+    ours, peers = names[0], names[1:]
+    seconds = {name: [] for name in names}
+    ratios = {name: [] for name in peers}
     selected = {}
+
+    def run(name):
+        start = time.perf_counter()
+        _, C = workloads.CV_SEARCHES[name](X, y)
+        seconds[name].append(time.perf_counter() - start)
+        selected.setdefault(name, C)
+        return seconds[name][-1]
+
+    before = run(ours)
     for _ in range(repeat):
-        for name, search in workloads.CV_SEARCHES.items():
-            start = time.perf_counter()
-            _, C = search(X, y)
-            seconds[name].append(time.perf_counter() - start)
-            selected.setdefault(name, C)
-    fastest = statistics.median(seconds["fastlr LogisticRegressionCV"])
+        for peer in peers:
+            peer_seconds = run(peer)
+            after = run(ours)
+            ratios[peer].append(peer_seconds / ((before + after) / 2))
+            before = after
     return [
-        {"search": name, "median_seconds": statistics.median(times), "seconds": times,
-         "times_fastlr": statistics.median(times) / fastest, "selected_C": selected[name]}
-        for name, times in seconds.items()
+        {"search": name, "median_seconds": statistics.median(seconds[name]), "seconds": seconds[name],
+         "ratios": ratios.get(name, []), "times_fastlr": statistics.median(ratios[name]) if name in ratios else 1.0,
+         "selected_C": selected[name]}
+        for name in names
     ]
 
 
@@ -53,8 +68,8 @@ def main(argv=None):
     rows = race(args.repeat)
     shape = workloads.QUICK_CV_SHAPE if workloads.quick_mode() else workloads.CV_SHAPE
     print(f"{workloads.CV_CS} Cs x {workloads.CV_FOLDS} folds, make_classification{shape}, tol={workloads.CV_TOL}, "
-          f"scoring={workloads.CV_SCORING!r}, medians of {args.repeat} interleaved rounds")
-    print("| search | median [s] | x fastlr's time | selected C |\n|---|---:|---:|---:|")
+          f"scoring={workloads.CV_SCORING!r}, {args.repeat} runs of each peer between fastlr runs")
+    print("| search | median [s] | median of (time / neighbouring fastlr runs) | selected C |\n|---|---:|---:|---:|")
     for row in rows:
         print(f"| {row['search']} | {row['median_seconds']:.2f} | {row['times_fastlr']:.2f} | {row['selected_C']:.4g} |")
     output = Path(args.output)

@@ -291,32 +291,39 @@ class LogisticRegressionCV(LogisticRegression):
         n_iter = np.array([[[point.n_iter for point in path] for path in fold] for fold in paths], dtype=np.int32)
         self._warn_unconverged(paths)
 
-        ratios = [np.nan if rho is None else rho for rho in (l1_ratios or [None])]
         if self.refit:
-            totals = scores.sum(axis=0)  # (n_l1_ratios, n_cs)
-            best_ratio, best_C = np.unravel_index(np.argmax(totals), totals.shape)
-            C_, l1_ratio_ = Cs[best_C], (l1_ratios or [None])[best_ratio]
-            start = coefs[:, best_ratio, best_C].mean(axis=0)  # (K, n_dof)
-            plan = training.make_plan(self._fit_params(grid[best_ratio], C_, data), data)
-            warm = (start[:, : data.n_features], self._intercepts(start))
-            with blas_threads_limited(data.backend.blas_threads):
-                trained = training.train(data, plan, warm=warm)
-            message = training.convergence_message(plan, trained)
-            if message is not None:
-                warn_at_caller(message, ConvergenceWarning)
-            coef, intercept, solver = trained.coef, trained.intercept, plan.solver.name
+            coef, intercept, solver, C_, l1_ratio_ = self._refit(data, grid, Cs, l1_ratios, coefs, scores)
         else:
-            n_ratios, n_cs = scores.shape[1:]
-            best = [np.unravel_index(np.argmax(fold), (n_ratios, n_cs)) for fold in scores]
-            w = np.mean([coefs[i, r, c] for i, (r, c) in enumerate(best)], axis=0)
-            coef, intercept, solver = w[:, : data.n_features], self._intercepts(w), paths[-1][-1][-1].solver
-            C_ = float(np.mean([Cs[c] for _, c in best]))
-            if len(grid) > 1 or grid[0].name == "elasticnet":
-                l1_ratio_ = float(np.mean([ratios[r] for r, _ in best]))
-            else:
-                l1_ratio_ = 0.0
+            coef, intercept, C_, l1_ratio_ = self._average_best(data, grid, Cs, l1_ratios, coefs, scores)
+            solver = paths[-1][-1][-1].solver  # what the path ran
         self._set_cv_fitted(data, coef, intercept, solver, Cs, C_, l1_ratio_, l1_ratios, coefs, scores, n_iter, legacy)
         return self
+
+    def _refit(self, data, grid, Cs, l1_ratios, coefs, scores):
+        """The best (C, l1_ratio) by the scores summed over folds, refitted on all rows from the
+        folds' mean coefficients there (scikit-learn's ``refit=True``)."""
+        totals = scores.sum(axis=0)  # (n_l1_ratios, n_cs)
+        best_ratio, best_C = np.unravel_index(np.argmax(totals), totals.shape)
+        C_, l1_ratio_ = Cs[best_C], (l1_ratios or [None])[best_ratio]
+        start = coefs[:, best_ratio, best_C].mean(axis=0)  # (K, n_dof)
+        plan = training.make_plan(self._fit_params(grid[best_ratio], C_, data), data)
+        with blas_threads_limited(data.backend.blas_threads):
+            trained = training.train(data, plan, warm=(start[:, : data.n_features], self._intercepts(start)))
+        message = training.convergence_message(plan, trained)
+        if message is not None:
+            warn_at_caller(message, ConvergenceWarning)
+        return trained.coef, trained.intercept, plan.solver.name, C_, l1_ratio_
+
+    def _average_best(self, data, grid, Cs, l1_ratios, coefs, scores):
+        """Each fold's best point, averaged: coefficients, C and (for a mix of penalties) the
+        L1 share (scikit-learn's ``refit=False``)."""
+        n_ratios, n_cs = scores.shape[1:]
+        best = [np.unravel_index(np.argmax(fold), (n_ratios, n_cs)) for fold in scores]
+        w = np.mean([coefs[i, r, c] for i, (r, c) in enumerate(best)], axis=0)
+        C_ = float(np.mean([Cs[c] for _, c in best]))
+        mixed = len(grid) > 1 or grid[0].name == "elasticnet"
+        l1_ratio_ = float(np.mean([l1_ratios[r] for r, _ in best])) if mixed else 0.0
+        return w[:, : data.n_features], self._intercepts(w), C_, l1_ratio_
 
     def _intercepts(self, w):
         return w[:, -1] if self.fit_intercept else np.zeros(w.shape[0])

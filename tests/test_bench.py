@@ -215,3 +215,14 @@ def test_pytest_benchmark_suite_runs_once_tiny():
 def test_asv_suite_passes_asv_check():
     pytest.importorskip("asv")
     _run_quick(sys.executable, "-m", "asv", "check", "--python=same")
+
+
+def test_cv_path_benchmark_runs_and_the_searches_agree(tmp_path, monkeypatch):
+    """benchmarks/cv_path.py at its quick shape: every search runs, each selects the same C."""
+    monkeypatch.setenv("FASTLR_BENCH_QUICK", "1")
+    from benchmarks import cv_path
+
+    rows = cv_path.main(["--quick", "--repeat", "1", "--output", str(tmp_path / "cv.json")])
+    assert [row["search"] for row in rows] == list(workloads.CV_SEARCHES)
+    assert len({row["selected_C"] for row in rows}) == 1
+    assert json.loads((tmp_path / "cv.json").read_text())["rows"][0]["times_fastlr"] == 1.0

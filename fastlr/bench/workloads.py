@@ -334,7 +334,7 @@ def relative_gap(model, X, y, best: float) -> float:
 #: and each search's rounding of its fits picks a different C there; at tol=1e-6 all
 #: three agree.
 CV_SHAPE = (200_000, 100)
-QUICK_CV_SHAPE = (4_000, 30)
+QUICK_CV_SHAPE = (1_500, 30)
 CV_INFORMATIVE = 20
 CV_CS = 10
 CV_FOLDS = 5
