@@ -121,8 +121,9 @@ def test_refit_false_averages_each_folds_best(binary):
     assert model.C_ == pytest.approx(np.mean(np.asarray(CS)[best]))
 
 
-def test_folds_in_place_never_copy_X(binary, monkeypatch):
-    X, y = binary
+@pytest.fixture
+def objectives_X(monkeypatch):
+    """The X of every Objective built while the test runs."""
     seen = []
     build = Objective.__init__
 
@@ -131,28 +132,26 @@ def test_folds_in_place_never_copy_X(binary, monkeypatch):
         build(self, backend, X_seen, *args, **kwargs)
 
     monkeypatch.setattr(Objective, "__init__", record)
+    return seen
+
+
+def test_folds_in_place_never_copy_X(binary, monkeypatch, objectives_X):
+    X, y = binary
     monkeypatch.setattr(config, "CV_GATHER_FOLD_MAX_BYTES", 0)
     cv_fit(X, y, backend="numpy")
+    seen = objectives_X
     assert len(seen) == 3 * len(CS) + 1  # every fit of every fold, and the refit
     assert all(X_seen is X for X_seen in seen)  # the caller's array itself, in place
 
 
-def test_gathered_folds_copy_once_per_fold_and_agree(binary, monkeypatch):
+def test_gathered_folds_copy_once_per_fold_and_agree(binary, monkeypatch, objectives_X):
     X, y = binary
-    in_place_model = None
     with monkeypatch.context() as patch:
         patch.setattr(config, "CV_GATHER_FOLD_MAX_BYTES", 0)
         in_place_model = cv_fit(X, y, backend="numpy")
-    seen = []
-    build = Objective.__init__
-
-    def record(self, backend, X_seen, *args, **kwargs):
-        seen.append(X_seen)
-        build(self, backend, X_seen, *args, **kwargs)
-
-    monkeypatch.setattr(Objective, "__init__", record)
+    objectives_X.clear()
     gathered = cv_fit(X, y, backend="numpy")
-    assert len({id(X_seen) for X_seen in seen}) == 3 + 1  # a copy per fold, shared by its Cs; X for the refit
+    assert len({id(X_seen) for X_seen in objectives_X}) == 3 + 1  # a copy per fold, shared by its Cs; X for the refit
     np.testing.assert_allclose(gathered.coefs_paths_, in_place_model.coefs_paths_, rtol=0, atol=1e-9)
     np.testing.assert_allclose(gathered.scores_, in_place_model.scores_, rtol=1e-9)
 

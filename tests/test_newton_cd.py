@@ -13,12 +13,11 @@ import pytest
 from scipy.optimize import minimize
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 import fastlr
 from fastlr.solvers.newton_cd import face_newton_step, solve_model
-from tests.conftest import backend_params
+from tests.conftest import backend_params, saga_optimum
 
 BACKENDS = backend_params(["numpy", "numba", "numba-parallel", "cupy"])
 GRID = [(0.05, 1.0), (0.5, 1.0), (0.5, 0.5), (5.0, 0.3)]  # (C, l1_ratio)
@@ -30,16 +29,11 @@ def problem():
     return StandardScaler().fit_transform(X), y
 
 
-def saga(X, y, **params):
-    """scikit-learn's saga to convergence: the reference optimum."""
-    return SklearnLogisticRegression(solver="saga", tol=1e-15, max_iter=100_000, random_state=0, **params).fit(X, y)
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("C, l1_ratio", GRID)
 def test_reaches_sagas_optimum_at_tol_1e_12(backend, C, l1_ratio, problem):
     X, y = problem
-    reference = saga(X, y, C=C, l1_ratio=l1_ratio)
+    reference = saga_optimum(X, y, C=C, l1_ratio=l1_ratio)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # converged, honestly
         model = fastlr.fit(X, y, backend=backend, l1_ratio=l1_ratio, C=C, tol=1e-12)
@@ -53,7 +47,7 @@ def test_reaches_sagas_optimum_at_tol_1e_12(backend, C, l1_ratio, problem):
 def test_python_backend_agrees(problem):
     X, y = problem
     X, y = X[:120], y[:120]
-    reference = saga(X, y, C=0.5, l1_ratio=1.0)
+    reference = saga_optimum(X, y, C=0.5, l1_ratio=1.0)
     model = fastlr.fit(X, y, backend="python", l1_ratio=1.0, C=0.5, tol=1e-11)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-9)
 
@@ -75,7 +69,7 @@ def test_one_vs_rest_is_a_binary_problem_per_class():
     model = fastlr.fit(X, y, backend="numpy", l1_ratio=1.0, C=0.3, tol=1e-12, multi_class="ovr")
     assert model.solver_ == "newton-cd" and model.coef_.shape == (3, 6)
     for k in range(3):
-        reference = saga(X, (y == k).astype(int), C=0.3, l1_ratio=1.0)
+        reference = saga_optimum(X, (y == k).astype(int), C=0.3, l1_ratio=1.0)
         np.testing.assert_allclose(model.coef_[k], reference.coef_[0], rtol=0, atol=1e-9)
 
 

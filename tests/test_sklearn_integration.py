@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fastlr import LogisticRegression
-from tests.conftest import backend_params
+from tests.conftest import backend_params, saga_optimum
 
 BACKENDS = backend_params(["numpy", "numba"])
 FASTLR_TIGHT = {"tol": 1e-8}
@@ -152,10 +152,6 @@ def test_random_state_accepts_a_random_state_instance(cancer):
 def small():
     X, y = make_classification(300, 6, n_informative=4, random_state=0)
     return StandardScaler().fit_transform(X), y
-
-
-def saga_optimum(X, y, **params):
-    return SklearnLogisticRegression(solver="saga", tol=1e-15, max_iter=100_000, random_state=0, **params).fit(X, y)
 
 
 @pytest.mark.parametrize("l1_ratio", [0.0, 0.5, 1.0])
