@@ -44,6 +44,31 @@ AUTO_NEWTON_CG_MAX_ELEMENTS = 3 * 10**5
 #: faster (3.1 s vs 3.8–4.2 s).
 AUTO_SOFTMAX_NEWTON_MAX_FEATURES = 100
 
+#: ``solver="auto"`` uses the proximal Newton solver ``newton-cd`` for L1 and
+#: elastic net up to this many features (it holds the (n+1)² Hessian and spends
+#: m·n² per iteration on it), ``fista`` beyond.
+AUTO_NEWTON_CD_MAX_FEATURES = 2000
+
+#: Sweeps of the inner coordinate descent of ``newton-cd`` per outer iteration
+#: at most (each is (n+1)² work on the host, no pass over X), and per round
+#: between two Newton steps on the zero pattern they found.
+NEWTON_CD_MAX_SWEEPS = 1000
+NEWTON_CD_SWEEPS_PER_ROUND = 20
+
+#: ``LogisticRegressionCV`` gathers each fold's training rows once (one copy per
+#: fold, shared by every C) when X is in host memory and those rows take at most
+#: this many bytes: each pass over X then reads 1/k fewer rows (20% for 5 folds).
+#: Beyond it, and on a GPU, a fold is X itself with 0/1 weights: no copy at all.
+CV_GATHER_FOLD_MAX_BYTES = 2 * 2**30
+
+#: ``LogisticRegressionCV`` with ``solver="auto"`` fits binary L2 paths with Newton up to
+#: this many features. Along a warm-started path Newton takes 1-4 iterations per C
+#: where L-BFGS takes 10-40, and the first one at each C is the last Hessian of the C
+#: before (the path's memo), which pays for the m·n² Hessian further than for one fit:
+#: at 200 000 × 100, 10 Cs × 5 folds, tol=1e-6 on a 2-core Xeon, 72 Hessian passes
+#: took 25-29 s where L-BFGS's 760 gradient passes took 29-31 s.
+CV_AUTO_NEWTON_MAX_FEATURES = 100
+
 #: Power iterations used to estimate the Lipschitz constant for
 #: ``learning_rate="auto"``.
 LIPSCHITZ_POWER_ITERATIONS = 30

@@ -7,7 +7,8 @@ weights into sample weights and the placement on the backend's device, and
 returns one :class:`~fastlr.training_data.TrainingData`:
 
 - :class:`InMemoryInput`: NumPy arrays and everything NumPy can read (lists,
-  DataFrames, memory maps) on the host backends; CuPy arrays, checked on the
+  DataFrames, memory maps, PyTorch CPU tensors viewed through DLPack) on the
+  host backends; CuPy arrays and other CUDA arrays (PyTorch), checked on the
   device, on ``cupy``; host data with ``backend="cupy"`` is copied there once.
 - :class:`ChunkedInput`: dask arrays, fitted chunk by chunk
   (:mod:`fastlr.distributed`, imported only for dask input).
@@ -21,7 +22,7 @@ from functools import partial
 
 import numpy as np
 
-from fastlr import validation
+from fastlr import array_api, validation
 from fastlr.dispatch import get_backend, is_dask_array, resolve_backend_name
 from fastlr.objective import Objective
 from fastlr.training_data import TrainingData
@@ -36,6 +37,8 @@ class InMemoryInput:
 
     @staticmethod
     def prepare(X, y, sample_weight, *, backend, class_weight, estimator_name):
+        # Arrays of other libraries (PyTorch, ...): NumPy views in host memory, as they are on a GPU.
+        X, y, sample_weight = (array_api.computable(array) for array in (X, y, sample_weight))
         name = resolve_backend_name(backend, X)
         kernels = get_backend(name)
         xp = kernels.xp

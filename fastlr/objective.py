@@ -32,6 +32,26 @@ PRIOR_FLOOR = 1e-12
 PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0, None: 0.0, "none": 0.0}
 
 
+def min_norm_subgradient(xp, theta, gradient, n_weights, l1_strength):
+    """max_j |∂_j F|: the max-norm of the minimum-norm subgradient of F = f + λ₁‖w‖₁.
+
+    ``gradient`` is ∇f, the smooth part's; the first ``n_weights`` entries of θ
+    are penalized (w), the rest (intercepts) are not. For a weight at zero the
+    subgradient interval is ∇_j f ± λ₁, whose smallest member is
+    max(|∇_j f| − λ₁, 0); elsewhere it is ∇_j f + λ₁ sign(w_j). ``xp`` is the
+    namespace of θ (a solver on the host passes NumPy).
+    """
+    if l1_strength == 0.0:
+        return xp.abs(gradient).max()
+    weights, grad_w = theta[:n_weights], gradient[:n_weights]
+    at_zero = xp.maximum(xp.abs(grad_w) - l1_strength, 0.0)
+    off_zero = xp.abs(grad_w + l1_strength * xp.sign(weights))
+    worst = xp.where(weights == 0, at_zero, off_zero).max()
+    if len(gradient) > n_weights:
+        worst = xp.maximum(worst, xp.abs(gradient[n_weights:]).max())
+    return worst
+
+
 def l1_ratio_of(penalty, l1_ratio):
     """ρ of the penalty: the share of λ that goes to the L1 term."""
     if penalty == "elasticnet":
@@ -57,12 +77,17 @@ class Objective:
         As in :class:`fastlr.LogisticRegression`. ``C=inf`` means no penalty.
     estimator_name : str
         Named in the error about non-finite X, as scikit-learn's validation does.
+    memo : dict or None
+        Shared by the objectives of a regularization path (the same X, y and
+        weights, another C): the backend's data term at the last θ evaluated,
+        so that the next C's first evaluation, at that θ, costs no pass over X.
     """
 
     def __init__(self, backend, X, y, sample_weight, *, n_classes=1, C=1.0, penalty="l2",
-                 l1_ratio=None, fit_intercept=True, estimator_name="LogisticRegression"):
+                 l1_ratio=None, fit_intercept=True, estimator_name="LogisticRegression", memo=None):
         self.backend = backend
         self.estimator_name = estimator_name
+        self.memo = memo
         self.xp = backend.xp
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.n_classes = n_classes
@@ -96,6 +121,7 @@ class Objective:
         part.sample_weight = None if self.sample_weight is None else self.sample_weight[rows]
         part.total_weight = float(len(rows) if part.sample_weight is None else part.sample_weight.sum())
         part._row_samples = {}
+        part.memo = None  # the memo holds the full data term, not this subset's
         return part
 
     def row_sample(self, rows):
@@ -170,10 +196,27 @@ class Objective:
             theta[: self.n_weights]
         )
 
+    def _data_term(self, kind, theta, compute):
+        """``compute()``, the backend's data term at θ, or what ``memo`` holds for this θ
+        (a Hessian evaluation also answers a gradient request). Host θ only: on a GPU
+        the comparison would wait for the device."""
+        if self.memo is None or not isinstance(theta, np.ndarray):
+            return compute()
+        key = theta.tobytes()
+        for held in (kind, "hessian"):
+            entry = self.memo.get(held)
+            if entry is not None and entry[0] == key:
+                return entry[1] if held == kind else entry[1][:3]
+        result = compute()
+        self.memo[kind] = (key, result)
+        return result
+
     def value_and_gradient(self, theta):
         """Smooth part of F and its gradient (a float64 vector like θ)."""
         w, b = self.unpack(theta)
-        loss, dw, db = self._cost_gradient(self.X, self.y, w, b, self.sample_weight)
+        loss, dw, db = self._data_term(
+            "gradient", theta, lambda: self._cost_gradient(self.X, self.y, w, b, self.sample_weight)
+        )
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]
         gradient[: self.n_weights] += self.l2_strength * weights
@@ -182,7 +225,9 @@ class Objective:
     def value_gradient_hessian(self, theta):
         """Smooth part of F, its gradient and Hessian (binary problems only)."""
         w, b = self.unpack(theta)
-        loss, dw, db, hessian = self.backend.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
+        loss, dw, db, hessian = self._data_term(
+            "hessian", theta, lambda: self.backend.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
+        )
         xp = self.xp
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]
@@ -253,17 +298,7 @@ class Objective:
 
         Zero exactly at the optimum; this is what ``tol`` is compared with.
         """
-        xp = self.xp
-        if self.l1_strength == 0.0:
-            return xp.abs(gradient).max()
-        weights, grad_w = theta[: self.n_weights], gradient[: self.n_weights]
-        lam = self.l1_strength
-        at_zero = xp.maximum(xp.abs(grad_w) - lam, 0.0)
-        off_zero = xp.abs(grad_w + lam * xp.sign(weights))
-        worst = xp.where(weights == 0, at_zero, off_zero).max()
-        if self.fit_intercept:
-            worst = xp.maximum(worst, xp.abs(gradient[self.n_weights:]).max())
-        return worst
+        return min_norm_subgradient(self.xp, theta, gradient, self.n_weights, self.l1_strength)
 
     # -- curvature bounds for step sizes --------------------------------------
     def gram_product(self, v):

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from fastlr import config, memory
 from fastlr.messages import warn_at_caller
 from fastlr.solvers import ALTERNATIVES, SCHEDULES, SMOOTH, SOLVERS, SolverOptions, SolverSpec, select_solver, solve
+from fastlr.solvers.aliases import sklearn_sentence, translate
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Plan:
     early_stopping: bool = False
     validation_fraction: float = 0.1
     random_state: object = None
+    #: The solver name as written (a scikit-learn alias, or ``solver.name``).
+    requested_solver: str = ""
 
 
 @dataclass
@@ -130,15 +133,20 @@ def _check_newton_memory(spec, n_parameters):
 
 
 def make_plan(params, data) -> Plan:
-    """The :class:`Plan` for estimator parameters ``params`` (``get_params()``) on ``data``.
+    """The :class:`Plan` for estimator parameters ``params`` on ``data``: ``get_params()`` with
+    ``penalty`` and ``l1_ratio`` resolved (:func:`fastlr.penalty.resolve`).
 
     Warns (UserWarning) about parameters these settings do not read; raises
     MemoryError when Newton's Hessian would not fit in memory.
     """
     n_classes = len(data.classes)
     multinomial = params["multi_class"] == "multinomial" or (params["multi_class"] == "auto" and n_classes > 2)
+    name = translate(
+        params["solver"], SOLVERS, params["penalty"], multinomial,
+        fit_intercept=params["fit_intercept"], intercept_scaling=params.get("intercept_scaling", 1.0),
+    )
     classes_per_problem = n_classes if multinomial else 1
-    spec = select_solver(params["solver"], params["penalty"], data.X.shape, classes_per_problem)
+    spec = select_solver(name, params["penalty"], data.X.shape, classes_per_problem)
     _warn_about_unread_parameters(params, spec)
     _check_newton_memory(spec, classes_per_problem * (data.n_features + 1))
     if not data.random_rows and (params["batch_size"] is not None or params["early_stopping"]):
@@ -172,21 +180,25 @@ def make_plan(params, data) -> Plan:
         early_stopping=params["early_stopping"] and spec.early_stopping,
         validation_fraction=params["validation_fraction"],
         random_state=seed,
+        requested_solver=params["solver"],
     )
 
 
-def _objectives(data, y, n_classes, plan):
-    """The training objective and, with early stopping, the held-out one."""
+def _objectives(data, y, n_classes, plan, problem):
+    """The training objective and, with early stopping, the held-out one. ``problem`` names the
+    sub-problem (its class, or "softmax") for the memo a path shares (``data.memo``)."""
 
     def build(rows):
         X, y_part, weights = data.X, y, data.sample_weight
+        shared = {} if data.memo is None else {"memo": data.memo.setdefault(problem, {})}
         if rows is not None:
             rows = data.backend.to_device(rows)
             X, y_part = X[rows], y[rows]
             weights = None if weights is None else weights[rows]
+            shared = {}
         return data.objective(
             data.backend, X, y_part, weights, n_classes=n_classes, C=plan.C, penalty=plan.penalty,
-            l1_ratio=plan.l1_ratio, fit_intercept=plan.fit_intercept,
+            l1_ratio=plan.l1_ratio, fit_intercept=plan.fit_intercept, **shared,
         )
 
     if not plan.early_stopping:
@@ -218,13 +230,13 @@ def starting_point(objective, plan, check_every):
     return solve(plan.solver, sample, theta0, options, check_every).theta
 
 
-def _solve(data, y, n_classes, plan, theta0, description):
-    objective, validation = _objectives(data, y, n_classes, plan)
+def _solve(data, y, n_classes, plan, theta0, description, observer=None, problem=None):
+    objective, validation = _objectives(data, y, n_classes, plan, problem)
     check_every = data.backend.check_every
     if theta0 is None:
         theta0 = starting_point(objective, plan, check_every)
     options = replace(plan.options, description=description)
-    return solve(plan.solver, objective, theta0, options, check_every, validation)
+    return solve(plan.solver, objective, theta0, options, check_every, validation, observer)
 
 
 def _theta_from(coef, intercept, fit_intercept):
@@ -241,28 +253,57 @@ def _split_theta(theta, n_classes, n_features, fit_intercept):
     return coef, intercept
 
 
-def train(data, plan, warm=None) -> Trained:
+def _binary_form(coef, intercept):
+    """The two softmax rows of a binary problem as scikit-learn's one row (class 1 against 0)."""
+    return coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+
+
+def train(data, plan, warm=None, callbacks=None) -> Trained:
     """Fit every sub-problem of ``plan`` on ``data`` (a :class:`fastlr.training_data.TrainingData`).
 
-    ``warm`` is ``(coef, intercept)`` to start from (``warm_start``), or None.
+    ``warm`` is ``(coef, intercept)`` to start from (``warm_start``), or None;
+    ``callbacks`` a :class:`fastlr.callbacks.FitCallbacks`, or None.
     """
     n_classes = len(data.classes)
     n_features = data.n_features
     fit_intercept = plan.fit_intercept
+    task = f"{plan.solver.name}-iter"
+
+    def attributes(coef, intercept):
+        """The fitted attributes a callback's ``fitted_estimator`` predicts with."""
+        return {
+            "coef_": np.asarray(coef, dtype=data.dtype), "intercept_": np.asarray(intercept, dtype=data.dtype),
+            "classes_": data.classes, "n_features_in_": n_features, "backend_": data.backend_name,
+        }
+
+    def observer(to_coefficients):
+        if callbacks is None:
+            return None
+
+        def to_attributes(theta):
+            # A copy: the solver may update θ in place after the hook (SciPy's L-BFGS does).
+            coef, intercept = to_coefficients(np.array(data.backend.to_host(theta), dtype=np.float64))
+            return attributes(coef, intercept)
+
+        return callbacks.observer(task, to_attributes)
 
     if plan.multinomial:
         theta0 = None
         if warm is not None:
             coef, intercept = warm
-            if n_classes == 2:  # binary form back to the two softmax rows
+            if n_classes == 2:  # the binary form back to the two softmax rows
                 coef = np.vstack([np.zeros_like(coef), coef])
                 intercept = np.concatenate([np.zeros_like(intercept), intercept])
             theta0 = _theta_from(coef, intercept, fit_intercept)
         labels = data.y_index.astype(data.backend.xp.int64)
-        result = _solve(data, labels, n_classes, plan, theta0, "softmax")
-        coef, intercept = _split_theta(result.theta, n_classes, n_features, fit_intercept)
-        if n_classes == 2:  # report the equivalent binary model, as scikit-learn does
-            coef, intercept = coef[1:] - coef[:1], intercept[1:] - intercept[:1]
+
+        def softmax_coefficients(theta):
+            coef, intercept = _split_theta(theta, n_classes, n_features, fit_intercept)
+            # the equivalent binary model for two classes, as scikit-learn reports it
+            return _binary_form(coef, intercept) if n_classes == 2 else (coef, intercept)
+
+        result = _solve(data, labels, n_classes, plan, theta0, "softmax", observer(softmax_coefficients), "softmax")
+        coef, intercept = softmax_coefficients(result.theta)
         return Trained(coef, intercept, [result])
 
     # Binary: one problem for class 1; one-vs-rest: one per class.
@@ -272,7 +313,17 @@ def train(data, plan, warm=None) -> Trained:
         y_binary = (data.y_index == target).astype(data.dtype)
         theta0 = None if warm is None else _theta_from(warm[0][position], warm[1][position], fit_intercept)
         description = "binary" if n_classes == 2 else f"class {target} vs rest"
-        result = _solve(data, y_binary, 1, plan, theta0, description)
+
+        def problem_coefficients(theta, position=position):
+            """This problem's row at θ, the finished problems' rows, zeros for those to come."""
+            coef, intercept = np.zeros((len(targets), n_features)), np.zeros(len(targets))
+            if position:
+                coef[:position], intercept[:position] = coefs, intercepts
+            row, row_intercept = _split_theta(theta, 1, n_features, fit_intercept)
+            coef[position], intercept[position] = row[0], row_intercept[0]
+            return coef, intercept
+
+        result = _solve(data, y_binary, 1, plan, theta0, description, observer(problem_coefficients), target)
         coef, intercept = _split_theta(result.theta, 1, n_features, fit_intercept)
         coefs.append(coef[0])
         intercepts.append(intercept[0])
@@ -358,7 +409,9 @@ def convergence_message(plan, trained, data=None):
         how = f"stopped without converging after {worst.n_iter} iterations ({worst.stop_reason.replace('_', ' ')})"
     advice = [spec.advice.get(worst.stop_reason, spec.advice["max_iter"]), *_situation_advice(plan, worst, data)]
     problems = f" ({len(failed)} of {len(trained.results)} problems)" if len(trained.results) > 1 else ""
+    alias = f" (for solver={plan.requested_solver!r})" if plan.requested_solver not in ("", "auto", spec.name) else ""
     return (
-        f"fastlr solver {spec.name!r} {how}{problems}: the optimality measure is {worst.optimality:.3g}, "
+        f"{sklearn_sentence(plan.requested_solver, worst.n_iter)}"
+        f"fastlr solver {spec.name!r}{alias} {how}{problems}: the optimality measure is {worst.optimality:.3g}, "
         f"above tol={options.tol}; {'; '.join(advice)}."
     )

@@ -426,3 +426,12 @@ def test_torch_lbfgs_peer_fits_scikit_learns_objective(problem, breast_cancer):
     )
     assert abs(relative_gap(sklearn_objective(X, y, coef, intercept), best)) < 1e-7
     assert 0 < iterations <= evaluations
+def test_cv_path_benchmark_runs_and_the_searches_agree(tmp_path, monkeypatch):
+    """benchmarks/cv_path.py at its quick shape: every search runs, each selects the same C."""
+    monkeypatch.setenv("FASTLR_BENCH_QUICK", "1")
+    from benchmarks import cv_path
+
+    rows = cv_path.main(["--quick", "--repeat", "1", "--output", str(tmp_path / "cv.json")])
+    assert [row["search"] for row in rows] == list(workloads.CV_SEARCHES)
+    assert len({row["selected_C"] for row in rows}) == 1
+    assert json.loads((tmp_path / "cv.json").read_text())["rows"][0]["times_fastlr"] == 1.0

@@ -232,10 +232,15 @@ def test_proximal_gd_gives_exact_zeros(breast_cancer):
     np.testing.assert_allclose(model.coef_, fista.coef_, atol=1e-3)
 
 
-def test_auto_picks_a_proximal_solver_for_l1(breast_cancer):
+def test_auto_picks_a_proximal_solver_for_l1(breast_cancer, digits, monkeypatch):
     X, y = breast_cancer
-    assert fastlr.fit(X, y, backend="numpy", penalty="l1", C=0.1).solver_ == "fista"
+    assert fastlr.fit(X, y, backend="numpy", l1_ratio=1, C=0.1).solver_ == "newton-cd"
+    assert fastlr.fit(X, y, backend="numpy", l1_ratio=0.5, C=0.1).solver_ == "newton-cd"
     assert fastlr.fit(X, y, backend="numpy").solver_ == "newton-cg"
+    # Proximal Newton holds the (n+1)² Hessian: beyond the configured width, and for the softmax, FISTA.
+    monkeypatch.setattr(fastlr.config, "AUTO_NEWTON_CD_MAX_FEATURES", X.shape[1] - 1)
+    assert fastlr.fit(X, y, backend="numpy", l1_ratio=1, C=0.1).solver_ == "fista"
+    assert fastlr.fit(*digits, backend="numpy", l1_ratio=1, C=0.1, max_iter=5, tol=0.1).solver_ == "fista"
 
 
 # -- weights ---------------------------------------------------------------------
@@ -282,6 +287,7 @@ HISTORY_CASES = {
     "newton": dict(solver="newton", tol=1e-8),
     "newton-cg": dict(solver="newton-cg", tol=1e-8),
     "fista-l1": dict(solver="fista", penalty="l1", C=0.5, tol=1e-7, max_iter=5000),
+    "newton-cd-l1": dict(solver="newton-cd", penalty="l1", C=0.5, tol=1e-10),
     "gd-max-iter-0": dict(solver="gd", max_iter=0),
     "lbfgs-max-iter-0": dict(solver="lbfgs", max_iter=0),
 }
@@ -309,6 +315,8 @@ def test_history_starts_at_theta0_and_has_one_entry_per_iteration(case, problem,
     solvers that start there), len = n_iter_ + 1, and the last entry is F at the returned coefficients,
     both computed here with scikit-learn's objective."""
     params = dict(HISTORY_CASES[case])
+    if problem == "softmax" and not SOLVERS[params["solver"]].multinomial:
+        pytest.skip(f"{params['solver']} fits binary and one-vs-rest problems only")
     X, y = breast_cancer if problem == "binary" else (digits[0][:400], digits[1][:400])
     params["multi_class"] = {"binary": "auto", "ovr": "ovr", "softmax": "multinomial"}[problem]
     with warnings.catch_warnings():

@@ -21,6 +21,7 @@ from fastlr.solvers.gd import gradient_descent
 from fastlr.solvers.lbfgs import minimize_lbfgs
 from fastlr.solvers.newton import minimize_newton
 from fastlr.solvers.newton_cg import hessian_rows, minimize_newton_cg
+from fastlr.solvers.newton_cd import minimize_newton_cd
 from fastlr.solvers.optimizers import OPTIMIZERS
 from fastlr.solvers.record import DivergenceError, IterationRecord, SolverOptions, SolverResult
 from fastlr.solvers.schedules import SCHEDULES
@@ -89,13 +90,18 @@ SOLVERS = {
             "fista", minimize_fista, ALL_PENALTIES, True, False,
             {"max_iter": "increase max_iter", "stalled": "the cost stopped decreasing above tol"},
         ),
+        SolverSpec(
+            "newton-cd", minimize_newton_cd, ALL_PENALTIES, False, False,
+            {"max_iter": "increase max_iter",
+             "stalled": "the quadratic model predicts no decrease above tol: the precision of the data is reached"},
+        ),
     )
 }
 
 #: For a ConvergenceWarning: the solver to suggest instead, in order of
 #: preference, for smooth penalties and for L1/elastic net (the first that
 #: supports the problem and is not the one that ran).
-ALTERNATIVES = {True: ("lbfgs", "newton", "fista"), False: ("fista", "gd")}
+ALTERNATIVES = {True: ("lbfgs", "newton-cg", "newton", "fista"), False: ("newton-cd", "fista", "gd")}
 
 
 def _names(specs):
@@ -105,8 +111,10 @@ def _names(specs):
 def auto_solver(penalty, n_samples, n_features, n_classes):
     """The solver ``"auto"`` means for one problem of ``n_classes`` (1: binary) on (n_samples, n_features).
 
-    FISTA for L1 and elastic net (exact zeros). Otherwise whichever reached
-    scikit-learn's optimum first in the crossover measurements recorded in
+    For L1 and elastic net (exact zeros): the proximal Newton ``newton-cd`` for
+    binary problems up to ``config.AUTO_NEWTON_CD_MAX_FEATURES`` features, FISTA
+    for more or for the softmax. Otherwise whichever reached scikit-learn's
+    optimum first in the crossover measurements recorded in
     :mod:`fastlr.config`: Newton-CG where its Hessian comes from a row sample
     (m at least ``config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR`` ×
     ``config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER`` rows per parameter), on
@@ -116,7 +124,7 @@ def auto_solver(penalty, n_samples, n_features, n_classes):
     sample the Hessian).
     """
     if penalty not in SMOOTH:
-        return "fista"
+        return "newton-cd" if n_classes == 1 and n_features <= config.AUTO_NEWTON_CD_MAX_FEATURES else "fista"
     parameters = n_classes * (n_features + 1)
     sampled = n_samples >= config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR * config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER * parameters
     small = n_samples * parameters <= config.AUTO_NEWTON_CG_MAX_ELEMENTS
@@ -150,10 +158,11 @@ def select_solver(name, penalty, shape, n_classes):
     return spec
 
 
-def solve(spec, objective, theta0, options, check_every=1, validation=None) -> SolverResult:
-    """Run solver ``spec`` on ``objective`` from ``theta0`` with a fresh iteration record."""
+def solve(spec, objective, theta0, options, check_every=1, validation=None, observer=None) -> SolverResult:
+    """Run solver ``spec`` on ``objective`` from ``theta0`` with a fresh iteration record
+    (``observer``: scikit-learn's callbacks, see :mod:`fastlr.callbacks`)."""
     hint = spec.divergence_hint(options) if callable(spec.divergence_hint) else spec.divergence_hint
-    record = IterationRecord(objective, options, check_every, hint)
+    record = IterationRecord(objective, options, check_every, hint, observer)
     extra = {"validation": validation} if spec.early_stopping else {}
     return spec.minimize(objective, theta0, options, record, **extra)
 

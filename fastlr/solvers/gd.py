@@ -77,12 +77,12 @@ def gradient_descent(objective, theta0, options, record, validation=None):
 
 def _full_batch(objective, theta, optimizer, learning_rate, record):
     smooth, gradient = objective.value_and_gradient(theta)
-    record.start(objective.full_value(smooth, theta), objective.optimality(theta, gradient))
+    record.start(objective.full_value(smooth, theta), objective.optimality(theta, gradient), theta=theta)
     while not record.done:
         theta, step = optimizer.step(theta, gradient, learning_rate(record.n_iter))
         theta = objective.prox(theta, step)
         smooth, gradient = objective.value_and_gradient(theta)
-        record.step(objective.full_value(smooth, theta), objective.optimality(theta, gradient))
+        record.step(objective.full_value(smooth, theta), objective.optimality(theta, gradient), theta=theta)
     return record.finish(theta)
 
 
@@ -95,7 +95,7 @@ def _mini_batch(objective, theta, optimizer, learning_rate, options, batch_size,
         scored = objective if validation is None else validation
         return float(scored.full_value(scored.value(point), point))
 
-    record.start(objective.full_value(objective.value(theta), theta))
+    record.start(objective.full_value(objective.value(theta), theta), theta=theta)
     best_score, best_theta, epochs_without_progress = score(theta), theta, 0
     while not record.done:
         # One permutation of indices per epoch; each batch gathers only its rows.
@@ -111,7 +111,7 @@ def _mini_batch(objective, theta, optimizer, learning_rate, options, batch_size,
         epochs_without_progress = 0 if epoch_score < best_score - options.tol else epochs_without_progress + 1
         if epoch_score < best_score:
             best_score, best_theta = epoch_score, theta
-        if not record.step(cost) and epochs_without_progress >= options.n_iter_no_change:
+        if not record.step(cost, theta=theta) and epochs_without_progress >= options.n_iter_no_change:
             record.stop("no_improvement")
     final = best_theta if validation is not None else theta
     _, gradient = objective.value_and_gradient(final)

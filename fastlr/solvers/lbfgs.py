@@ -116,7 +116,7 @@ def minimize_lbfgs(objective, theta0, options, record):
     theta = xp.asarray(theta0, dtype=xp.float64)
     value, gradient = objective.value_and_gradient(theta)
     search = _Search(objective, theta, value, gradient, config.LBFGS_MEMORY)
-    record.start(value, objective.optimality(theta, gradient))
+    record.start(value, objective.optimality(theta, gradient), theta=theta)
     decide_on_host = record.check_every == 1
     while not record.done:
         ok = search.advance()
@@ -127,5 +127,5 @@ def minimize_lbfgs(objective, theta0, options, record):
             if not bool(ok):
                 record.stop("stalled")  # no step along d decreases F
                 break
-        record.step(search.value, objective.optimality(search.theta, search.gradient))
+        record.step(search.value, objective.optimality(search.theta, search.gradient), theta=search.theta)
     return record.finish(search.theta, objective.optimality(search.theta, search.gradient))

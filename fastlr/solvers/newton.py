@@ -52,7 +52,7 @@ def minimize_newton(objective, theta0, options, record):
         return float(cost), record.to_host(gradient), record.to_host(hessian)
 
     cost, gradient, hessian = evaluate(theta)
-    record.start(cost, np.abs(gradient).max())
+    record.start(cost, np.abs(gradient).max(), theta=theta)
     while not record.done:
         direction = _newton_direction(hessian, gradient)
         slope = float(gradient @ direction)
@@ -66,6 +66,6 @@ def minimize_newton(objective, theta0, options, record):
                 break
             step *= 0.5
         theta, cost, gradient, hessian = trial, trial_cost, trial_gradient, trial_hessian
-        if not record.step(cost, np.abs(gradient).max()) and step < MIN_STEP:
+        if not record.step(cost, np.abs(gradient).max(), theta=theta) and step < MIN_STEP:
             record.stop("stalled")  # no step along the Newton direction decreases F
     return record.finish(theta)

@@ -89,7 +89,7 @@ def minimize_newton_cg(objective, theta0, options, record):
 
     theta = xp.asarray(theta0, dtype=xp.float64)
     value, gradient, curvature = evaluate(theta)
-    record.start(value, objective.optimality(theta, gradient))
+    record.start(value, objective.optimality(theta, gradient), theta=theta)
     while not record.done:
         if curvature is None:
             curvature = sample.value_gradient_curvature(theta)[2]
@@ -111,5 +111,5 @@ def minimize_newton_cg(objective, theta0, options, record):
             record.stop("stalled")  # no step along the Newton direction decreases F
             break
         theta, value, gradient, curvature = trial, trial_value, trial_gradient, trial_curvature
-        record.step(value, objective.optimality(theta, gradient))
+        record.step(value, objective.optimality(theta, gradient), theta=theta)
     return record.finish(theta, objective.optimality(theta, gradient))

@@ -19,6 +19,11 @@ when to stop:
 Whatever stopped it, the result says ``converged`` only when the optimality
 measure at the returned point meets ``tol``. Always
 ``len(cost_history) == n_iter + 1`` with ``cost_history[0] = F(θ₀)``.
+
+Solvers pass the point itself too (``theta=``); the record hands it to an
+optional observer (scikit-learn's callbacks, :mod:`fastlr.callbacks`) at the
+start, after every iteration and at the end, and stops with ``"callback"``
+when the observer asks to.
 """
 
 import math
@@ -93,8 +98,9 @@ class IterationRecord:
         Advice appended to a :class:`DivergenceError`.
     """
 
-    def __init__(self, objective, options, check_every=1, divergence_hint="the data may need scaling"):
+    def __init__(self, objective, options, check_every=1, divergence_hint="the data may need scaling", observer=None):
         self.objective = objective
+        self.observer = observer
         self.xp = objective.xp
         self.tol = options.tol
         self.max_iter = options.max_iter
@@ -113,23 +119,29 @@ class IterationRecord:
     def done(self) -> bool:
         return self.stop_reason is not None
 
-    def start(self, cost, optimality=None) -> bool:
+    def start(self, cost, optimality=None, theta=None) -> bool:
         """F(θ₀) and, where known, its optimality; returns :attr:`done` (θ₀ may already be optimal)."""
+        if self.observer is not None:
+            self.observer.begin(theta)
         self.history.append(cost)
         self._check(cost, optimality)
         if not self.done and self.max_iter == 0:
             self.stop_reason = "max_iter"
         return self.done
 
-    def step(self, cost, optimality=None) -> bool:
+    def step(self, cost, optimality=None, theta=None) -> bool:
         """F after one more iteration and, where known, its optimality; returns :attr:`done`."""
         self.n_iter += 1
         self.history.append(cost)
         self._bar.update()
+        if self.observer is not None and self.observer.end(theta):
+            self.stop("callback")
         if self.n_iter % self.check_every == 0 or self.n_iter >= self.max_iter:
             self._check(cost, optimality)
         if not self.done and self.n_iter >= self.max_iter:
             self.stop_reason = "max_iter"
+        if self.observer is not None:
+            self.observer.begin(theta)
         return self.done
 
     def stop(self, reason: str) -> None:
@@ -182,6 +194,8 @@ class IterationRecord:
     def finish(self, theta, optimality=None) -> SolverResult:
         """The result at θ; ``optimality`` is the measure at θ when the last step did not report it."""
         self._bar.close()
+        if self.observer is not None:
+            self.observer.close()
         if optimality is not None:
             self.optimality = float(self.to_host(self.xp.asarray(optimality, dtype=self.xp.float64)))
         history = []
