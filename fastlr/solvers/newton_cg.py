@@ -44,7 +44,7 @@ def conjugate_gradient(xp, product, rhs, tolerance, max_steps):
     """Approximately solve A p = rhs for symmetric positive semi-definite A (``product(v)`` = A v).
 
     Starts from p = 0; stops when ‖r‖ ≤ ``tolerance`` (a host float), on
-    curvature vᵀAv ≤ 0 (returning the iterate so far, or ``rhs`` itself when
+    curvature vᵀAv ≤ 0 (a non-finite one, an overflowed product, raises FloatingPointError) (returning the iterate so far, or ``rhs`` itself when
     that happens at once, a descent direction either way), or after
     ``max_steps`` products. Returns (p, products used).
     """
@@ -57,6 +57,11 @@ def conjugate_gradient(xp, product, rhs, tolerance, max_steps):
             return p, step
         image = product(direction)
         curvature = direction @ image
+        if not math.isfinite(float(curvature)):
+            raise FloatingPointError(
+                "Newton-CG's Hessian is not finite (its product with a direction overflowed): standardize the "
+                "features (sklearn's StandardScaler) or use float64 data"
+            )
         if not float(curvature) > 0:
             return (rhs if step == 0 else p), step + 1
         alpha = rr / curvature
