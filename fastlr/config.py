@@ -21,9 +21,28 @@ NUMBA_OMP_WAIT_POLICY = "PASSIVE"
 #: cost of waking a thread exceeds the work, so small inputs run in fewer chunks.
 NUMBA_MIN_ROWS_PER_THREAD = 4096
 
+#: Work of the CSR passes, in stored entries: each row also costs this many
+#: (its exp and log, its label and weight), so that ranges of empty or short rows
+#: are not treated as free when ``numba-parallel`` balances its row ranges.
+SPARSE_ROW_COST = 8
+
+#: Work (stored entries plus ``SPARSE_ROW_COST`` per row) that each thread of
+#: the ``numba-parallel`` CSR passes gets at least; less work runs on one thread.
+SPARSE_MIN_WORK_PER_THREAD = 32768
+
+#: Bytes of per-thread (n+1)² buffers the parallel CSR Hessian may allocate;
+#: beyond, it runs on fewer threads (one, at worst) rather than multiply the Hessian.
+SPARSE_HESSIAN_BUFFER_BYTES = 256 * 2**20
+
 #: Rows per block in the blocked (BLAS) Hessian ``Xᵀ D X``: the block and its
 #: weighted copy stay in cache, so X is read from memory once per Hessian.
 HESSIAN_BLOCK_ROWS = 2048
+
+#: A dense (n+1)² Hessian (Newton) may take at most this share of the backend's
+#: memory: a Newton step holds the Hessian, its float64 copy, the shifted matrix
+#: and its Cholesky factor. Wider problems are refused with a message naming
+#: the size (200k × 10⁶ sparse data would need 8 TB); L-BFGS needs O(n).
+DENSE_HESSIAN_MEMORY_FRACTION = 0.125
 
 #: ``solver="auto"`` uses Newton when n_features is at most this. A Newton
 #: iteration (gradient and Hessian, m·n² work) cost 6.5 L-BFGS evaluations at

@@ -179,10 +179,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or sparse matrix of shape (n_samples, n_features)
             NumPy, pandas or CuPy; float32 stays float32, anything else becomes
-            float64. A dask array is fitted chunk by chunk with one map-reduce
-            per evaluation (:mod:`fastlr.distributed`).
+            float64. Sparse matrices (``scipy.sparse`` in any format,
+            ``cupyx.scipy.sparse`` on the GPU) are fitted as CSR over their
+            stored entries. A dask array is fitted chunk by chunk with one
+            map-reduce per evaluation (:mod:`fastlr.distributed`).
         y : array-like of shape (n_samples,)
             Any labels with at least two classes.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -244,9 +246,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return backend_for(self.backend_, X)
 
     def _checked_for_prediction(self, X, backend):
+        """(X validated for prediction, the backend that computes on it: its CSR companion for sparse X)."""
+        if inputs.SparseInput.handles(X):
+            return inputs.SparseInput.for_prediction(self, X, backend)
         if backend.xp is not np and backend.accepts(X):
-            return validation.check_device_matrix(backend.xp.asarray(X), backend.xp, self.n_features_in_)
-        return validate_data(self, X, reset=False, dtype=validation.FLOAT_DTYPES, order="C", accept_sparse=False)
+            return validation.check_device_matrix(backend.xp.asarray(X), backend.xp, self.n_features_in_), backend
+        X = validate_data(self, X, reset=False, dtype=validation.FLOAT_DTYPES, order="C", accept_sparse=False)
+        return X, backend
 
     def _lazy_prediction(self, method, X):
         """``method`` applied chunk-wise to a dask array: a dask array, nothing computed."""
@@ -258,8 +264,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Margins z = X wᵀ + b: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         if is_dask_array(X):
             return self._lazy_prediction("decision_function", X)
-        backend = self._prediction_backend(X)
-        X = self._checked_for_prediction(X, backend)
+        X, backend = self._checked_for_prediction(X, self._prediction_backend(X))
         coef = backend.to_device(self.coef_.astype(X.dtype, copy=False))
         intercept = backend.to_device(self.intercept_.astype(X.dtype, copy=False))
         if coef.shape[0] == 1:
@@ -311,7 +316,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 

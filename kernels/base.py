@@ -21,6 +21,7 @@ device), ``check_every`` and ``blas_threads``; ``auto_priority`` ranks the
 backend for ``backend="auto"``.
 """
 
+import os
 from typing import Optional
 
 import numpy as np
@@ -34,9 +35,43 @@ class KernelInputError(ValueError):
     """Arguments of a kernel call whose shapes or dtypes do not fit together."""
 
 
+class HessianTooLargeError(ValueError):
+    """A dense (n+1)² Hessian that would not fit in memory (the message names the size and what to use)."""
+
+
+def is_device_sparse(array) -> bool:
+    """True for CuPy's sparse matrices (``cupyx.scipy.sparse``), without importing CuPy."""
+    return type(array).__module__.startswith("cupyx.scipy.sparse")
+
+
 def is_device_array(array) -> bool:
-    """True for arrays in GPU memory (CuPy, PyTorch CUDA tensors, Numba device arrays)."""
-    return hasattr(array, "__cuda_array_interface__")
+    """True for arrays in GPU memory (CuPy, PyTorch CUDA tensors, Numba device arrays)
+    and for CuPy's sparse matrices, whose arrays live there."""
+    return hasattr(array, "__cuda_array_interface__") or is_device_sparse(array)
+
+
+def physical_memory_bytes() -> Optional[int]:
+    """This machine's RAM in bytes, or None where the OS does not say (``os.sysconf``)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_dense_hessian_fits(n_features, memory_bytes):
+    """Refuse a dense (n+1)² float64 Hessian larger than ``config.DENSE_HESSIAN_MEMORY_FRACTION``
+    of ``memory_bytes`` (None: unknown, no check), naming its size and the solver to use instead."""
+    if memory_bytes is None:
+        return
+    needed = 8 * (n_features + 1) ** 2
+    limit = config.DENSE_HESSIAN_MEMORY_FRACTION * memory_bytes
+    if needed > limit:
+        raise HessianTooLargeError(
+            f"the dense Hessian of {n_features} features has (n+1)² = {(n_features + 1) ** 2:,} entries, "
+            f"{needed / 1e9:.3g} GB in float64, more than {config.DENSE_HESSIAN_MEMORY_FRACTION:g} of the "
+            f"{memory_bytes / 1e9:.3g} GB of memory here (a Newton step holds several copies); use solver='lbfgs', "
+            "which needs O(n) memory"
+        )
 
 
 def _shape(array):
@@ -87,6 +122,10 @@ class Backend:
     def unavailable_reason(self) -> Optional[str]:
         """None when the backend can run here, else a sentence saying why not."""
         return None
+
+    def memory_bytes(self) -> Optional[int]:
+        """Bytes of the memory this backend computes in (the host's RAM), None if unknown."""
+        return physical_memory_bytes()
 
     def __repr__(self):
         return f"<fastlr backend {self.name!r}>"
@@ -169,8 +208,11 @@ class Backend:
         return self.cost_gradient(X, y, w, b, sample_weight)[1:]
 
     def cost_gradient_hessian(self, X, y, w, b, sample_weight=None):
-        """(J, dw, db, H), H = (1/Σs) X̃ᵀ D X̃ of shape (n+1, n+1), X̃ = [X, 1], D_ii = s_i p_i (1 − p_i)."""
+        """(J, dw, db, H), H = (1/Σs) X̃ᵀ D X̃ of shape (n+1, n+1), X̃ = [X, 1], D_ii = s_i p_i (1 − p_i).
+
+        Raises :class:`HessianTooLargeError` when H would not fit in memory (wide data)."""
         self._check_binary(X, y, w, b, sample_weight)
+        check_dense_hessian_fits(_shape(X)[1], self.memory_bytes())
         return self._cost_gradient_hessian(X, y, w, b, sample_weight)
 
     def softmax(self, Z):
