@@ -141,19 +141,22 @@ def canonical_csr(X):
     """A checked sparse X (2-D, finite, float) as CSR with sorted indices and no duplicates.
 
     Copies only what is not so already, and never changes the caller's matrix.
-    ``scipy.sparse`` picks int32 indices where they fit and int64 where nnz or
-    n need them (an int64 input stays int64). The structure is checked in full
-    (indices within 0..n−1, indptr non-decreasing), once: the kernels index
-    with it unchecked.
+    Indices are int32 where nnz and n fit (int64 input is narrowed: a quarter
+    less to read per pass), int64 where they need it. The structure is checked
+    in full (indices within 0..n−1, indptr non-decreasing), once: the kernels
+    index with it unchecked.
     """
     X = X.tocsr()  # no copy for CSR input
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()  # sorts, and adds duplicates up as every other format would
     try:
         X.check_format(full_check=True)
     except ValueError as exc:
         raise ValueError(f"X is not a valid sparse matrix: {exc}") from None
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()  # sorts, and adds duplicates up as every other format would
+    if X.indices.dtype != np.int32 and max(X.nnz, X.shape[1]) <= np.iinfo(np.int32).max:
+        # int32 where it fits: each pass reads 12 bytes per stored float64, not 16.
+        X = type(X)((X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)), shape=X.shape)
     return X
 
 

@@ -73,7 +73,7 @@ class SparseNumpyBackend(CsrBackend):
             losses, residual = losses * weights, residual * weights[:, None]
         return (
             (losses.sum(dtype=xp.float64) / total).astype(dtype),
-            xp.asarray(X.T @ residual).T.astype(dtype) / dtype.type(total),
+            xp.ascontiguousarray(xp.asarray(X.T @ residual).T / total, dtype=dtype),  # (K, n), as dense
             (residual.sum(axis=0, dtype=xp.float64) / total).astype(dtype),
         )
 
