@@ -228,7 +228,7 @@ def test_a_wide_fit_needs_memory_in_proportion_to_the_stored_entries(backend, pa
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X[:2000], y[:2000])  # JIT compilation outside the measurement
         peak = _peak_bytes(lambda: model.fit(X, y))
-    bound = 3 * csr_bytes + 40 * 8 * n + 12 * 8 * m
+    bound = 2 * csr_bytes + 20 * 8 * n + 12 * 8 * m  # measured: 1.2-1.25 CSR (the int32 copy of an int64 CSR)
     assert peak < bound, f"peak {peak / 1e6:.1f} MB above {bound / 1e6:.1f} MB (CSR {csr_bytes / 1e6:.1f} MB)"
 
 
