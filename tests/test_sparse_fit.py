@@ -252,3 +252,25 @@ def test_sparse_chunks_in_a_dask_array_get_a_clear_error():
 
 def test_the_estimator_says_it_takes_sparse_input():
     assert fastlr.LogisticRegression().__sklearn_tags__().input_tags.sparse
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", ["lbfgs", "softmax", "fista-l1"])
+def test_a_device_csr_fit_matches_the_cpu_fit(case):
+    """cupyx CSR stays on the device (and host CSR goes there with backend='cupy'); same model as on the CPU."""
+    from fastlr.dispatch import unavailable_reason
+
+    reason = unavailable_reason("cupy")
+    if reason is not None:
+        pytest.skip(f"cupy: {reason}")
+    import cupyx.scipy.sparse
+
+    params = dict(SOLVER_CASES[case])
+    n_classes = params.pop("n_classes", 2)
+    X, y = sparse_classification(n_classes=n_classes)
+    cpu = fastlr.LogisticRegression(backend="numba", tol=1e-8, **params).fit(scipy.sparse.csr_array(X), y)
+    for device_input in (cupyx.scipy.sparse.csr_matrix(scipy.sparse.csr_matrix(X)), scipy.sparse.csr_matrix(X)):
+        gpu = fastlr.LogisticRegression(backend="cupy", tol=1e-8, **params).fit(device_input, y)
+        assert gpu.backend_ == "cupy"
+        np.testing.assert_allclose(gpu.coef_, cpu.coef_, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(gpu.predict_proba(device_input).get() if hasattr(gpu.predict_proba(device_input), "get") else gpu.predict_proba(device_input)), cpu.predict_proba(X), atol=1e-6)
