@@ -60,12 +60,12 @@ def format_table(rows) -> str:
     def optional(value, spec):
         return "-" if value is None else format(value, spec)
 
-    header = f"{'operation':<14}{'backend':<18}{'dtype':<9}{'m':>10}{'time':>12}{'GB/s':>9}{'% roof':>8}{'vs numpy':>10}"
+    header = f"{'operation':<16}{'backend':<23}{'dtype':<9}{'m':>10}{'time':>12}{'GB/s':>9}{'% roof':>8}{'vs numpy':>10}"
     lines = [header, "-" * len(header)]
     for r in rows:
         speedup = optional(r.speedup_vs_numpy, ".2f") + ("x" if r.speedup_vs_numpy is not None else "")
         lines.append(
-            f"{r.operation:<14}{r.backend:<18}{r.dtype:<9}{r.m:>10}{_format_seconds(r.seconds):>12}"
+            f"{r.operation:<16}{r.backend:<23}{r.dtype:<9}{r.m:>10}{_format_seconds(r.seconds):>12}"
             f"{optional(r.gbps, '.2f'):>9}{optional(r.percent_of_roof, '.0f'):>8}{speedup:>10}"
         )
     return "\n".join(lines)
@@ -102,12 +102,14 @@ def plot(path: Path, rows) -> bool:
     figure = Figure(figsize=(4 * len(operations), 3.2 * len(dtypes) + 0.8), layout="constrained")
     axes = figure.subplots(len(dtypes), len(operations), squeeze=False)
     legend = {}
+    # One colour per backend in every panel, in the registry's order (peers after).
+    colours = list(dict.fromkeys([*workloads.IMPLEMENTATIONS, *(r.backend for r in rows)]))
     for axis_row, dtype in zip(axes, dtypes):
         for axis, operation in zip(axis_row, operations):
             cell = [r for r in rows if r.operation == operation and r.dtype == dtype]
             for backend in dict.fromkeys(r.backend for r in cell):
                 points = sorted((r.m, r.seconds) for r in cell if r.backend == backend)
-                color = f"C{workloads.IMPLEMENTATIONS.index(backend)}"  # one colour per backend in every panel
+                color = f"C{colours.index(backend) % 10}"
                 (legend[backend],) = axis.plot(*zip(*points), marker="o", color=color)
             roof = sorted({(r.m, r.bytes_read / r.roof_gbps / 1e9) for r in cell if r.bytes_read is not None})
             if roof:

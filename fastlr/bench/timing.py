@@ -59,11 +59,12 @@ def _seconds_per_call(thunk, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def measure_roof(data: workloads.Dataset, policy: TimingPolicy) -> tuple:
-    """Read X once each way of :data:`fastlr.bench.workloads.READ_PROBES`.
+def measure_roof(data, policy: TimingPolicy, probes=workloads.READ_PROBES) -> tuple:
+    """Read the input once each way of ``probes`` (:data:`fastlr.bench.workloads.READ_PROBES`,
+    or the CSR ones of :mod:`fastlr.bench.sparse_workloads`).
 
     Returns (seconds by probe name, roof): the roof is the best of them in GB/s,
-    X.nbytes / min(seconds) / 1e9.
+    data.nbytes / min(seconds) / 1e9.
     """
-    seconds = {name: measure(probe(data), policy) for name, probe in workloads.READ_PROBES.items()}
-    return seconds, data.X.nbytes / min(seconds.values()) / 1e9
+    seconds = {name: measure(probe(data), policy) for name, probe in probes.items()}
+    return seconds, data.nbytes / min(seconds.values()) / 1e9

@@ -110,6 +110,11 @@ class Dataset:
     def dtype(self) -> str:
         return self.X.dtype.name
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes of X: what every pass must read at least once."""
+        return self.X.nbytes
+
     def head(self, rows: int) -> "Dataset":
         """The first ``rows`` rows (views, no copy)."""
         return Dataset(self.X[:rows], self.y[:rows], self.w, self.b, self.z[:rows])
