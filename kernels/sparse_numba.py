@@ -46,6 +46,20 @@ def _unsigned(index):
     return np.uint64(index)
 
 
+@njit(inline="always", **_jit)
+def _binary_row(data, indices, indptr, y, w, b, sample_weight, weighted, i):
+    """Row i of the binary problem: (its entries' range start, end, the margin z in float64,
+    ℓ_i, r_i, s_i). The margin sums in X's dtype, as BLAS would."""
+    start, end = _unsigned(indptr[i]), _unsigned(indptr[i + 1])
+    z = b
+    for k in range(start, end):
+        z += data[k] * w[_unsigned(indices[k])]
+    z64 = np.float64(z)
+    loss, residual = logistic_loss_residual(z64, np.float64(y[i]))
+    s = np.float64(sample_weight[i]) if weighted else 1.0
+    return start, end, z64, loss, residual, s
+
+
 @njit(**_jit)
 def binary_rows(data, indices, indptr, y, w, b, sample_weight, lo, hi, gradient, with_gradient, curvature):
     """The fused binary pass over rows [lo, hi).
@@ -61,17 +75,11 @@ def binary_rows(data, indices, indptr, y, w, b, sample_weight, lo, hi, gradient,
     residual_sum = 0.0
     weight_sum = 0.0
     for i in range(lo, hi):
-        start, end = _unsigned(indptr[i]), _unsigned(indptr[i + 1])
-        z = b
-        for k in range(start, end):
-            z += data[k] * w[_unsigned(indices[k])]
-        z64 = np.float64(z)
-        loss, residual = logistic_loss_residual(z64, np.float64(y[i]))
-        s = np.float64(sample_weight[i]) if weighted else 1.0
+        start, end, z, loss, residual, s = _binary_row(data, indices, indptr, y, w, b, sample_weight, weighted, i)
         loss_sum += s * loss
         weight_sum += s
         if write_curvature:
-            probability = sigmoid_scalar(z64)
+            probability = sigmoid_scalar(z)
             curvature[i] = s * probability * (1.0 - probability)
         if with_gradient:
             residual *= s
@@ -207,14 +215,8 @@ def hessian_rows(data, indices, indptr, y, w, b, sample_weight, lo, hi, gradient
     residual_sum = 0.0
     weight_sum = 0.0
     for i in range(lo, hi):
-        start, end = _unsigned(indptr[i]), _unsigned(indptr[i + 1])
-        z = b
-        for k in range(start, end):
-            z += data[k] * w[_unsigned(indices[k])]
-        z64 = np.float64(z)
-        loss, residual = logistic_loss_residual(z64, np.float64(y[i]))
-        s = np.float64(sample_weight[i]) if weighted else 1.0
-        probability = sigmoid_scalar(z64)
+        start, end, z, loss, residual, s = _binary_row(data, indices, indptr, y, w, b, sample_weight, weighted, i)
+        probability = sigmoid_scalar(z)
         curvature = s * probability * (1.0 - probability)
         loss_sum += s * loss
         weight_sum += s

@@ -31,7 +31,7 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 
 from fastlr.bench import workloads
-from fastlr.bench.workloads import Operation, _synchronized
+from fastlr.bench.workloads import Operation, _binary_kernel_call, _synchronized
 from fastlr.dispatch import get_sparse_backend
 from fastlr.estimator import fit
 from fastlr.validation import canonical_csr
@@ -126,17 +126,6 @@ def make_dataset(m, n=SHAPE[1], dtype="float64", density=DENSITY, seed=workloads
 
 
 # -- operations -----------------------------------------------------------------------
-def _kernel_call(function_name):
-    """Caller of the CSR companion's ``function_name(X, y, w, b)``, data on its device."""
-
-    def call(backend, data):
-        kernels = get_sparse_backend(backend)
-        X, y, w = (kernels.to_device(array) for array in (data.X, data.y, data.w))
-        return _synchronized(kernels, partial(getattr(kernels, function_name), X, y, w, data.b))
-
-    return call
-
-
 def _hessian_product_call(backend, data):
     """(H v) on the CSR companion, at the curvature of (w, b): what Newton-CG runs per inner step."""
     kernels = get_sparse_backend(backend)
@@ -178,8 +167,8 @@ OPERATIONS = {
     operation.name: operation
     for operation in (
         Operation(
-            "cost_gradient", _kernel_call("cost_gradient"), _input_bytes, peers={"scipy-two-pass": _scipy_two_pass},
-            max_rows={"python": 20_000},
+            "cost_gradient", _binary_kernel_call("cost_gradient", get_sparse_backend), _input_bytes,
+            peers={"scipy-two-pass": _scipy_two_pass}, max_rows={"python": 20_000},
         ),
         Operation("hessian_product", _hessian_product_call, _input_bytes, max_rows={"python": 20_000}),
         Operation("fit", _fit_call, None, peers={"sklearn": _sklearn_fit}, max_rows={"python": 2_000}),

@@ -157,11 +157,12 @@ def _sigmoid_call(backend: str, data: Dataset) -> Thunk:
     return _synchronized(kernels, partial(kernels.sigmoid, kernels.to_device(data.z)))
 
 
-def _binary_kernel_call(function_name: str) -> Callable[[str, Dataset], Thunk]:
-    """Caller of the kernel ``function_name(X, y, w, b)`` of a backend, data on its device."""
+def _binary_kernel_call(function_name: str, kernels_of=get_backend) -> Callable[[str, Dataset], Thunk]:
+    """Caller of the kernel ``function_name(X, y, w, b)`` of a backend (``kernels_of(name)``:
+    the backend, or its CSR companion), data on its device."""
 
     def call(backend, data):
-        kernels = get_backend(backend)
+        kernels = kernels_of(backend)
         X, y, w = (kernels.to_device(array) for array in (data.X, data.y, data.w))
         return _synchronized(kernels, partial(getattr(kernels, function_name), X, y, w, data.b))
 
