@@ -250,6 +250,15 @@ class Backend:
             raise KernelInputError(f"curvature must have shape ({m},) and v shape ({n},), got {_shape(curvature)}, {_shape(v)}")
         return self._hessian_product(X, curvature, v, v_b)
 
+    def hessian_diagonal(self, X, curvature):
+        """(diag_w, diag_b): the diagonal of the binary Hessian's data term X̃ᵀ D X̃,
+        diag_w_j = Σ_i d_i x_ij² of shape (n,) and diag_b = Σ_i d_i, float64, with d from
+        :meth:`cost_gradient_curvature`: the Jacobi preconditioner of Newton-CG."""
+        m, _ = self._check_matrix(X)
+        if _shape(curvature) != (m,):
+            raise KernelInputError(f"curvature must have shape ({m},), got {_shape(curvature)}")
+        return self._hessian_diagonal(X, curvature)
+
     def softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight=None):
         """(J, dW, db, P): P of shape (m, K), the class probabilities at (W, b), in X's dtype."""
         self._check_multinomial(X, y, W, b, sample_weight)
@@ -320,6 +329,15 @@ class Backend:
         xp = self.xp
         u = curvature * ((X @ xp.asarray(v, dtype=X.dtype)).astype(xp.float64) + v_b)
         return (X.T @ u.astype(X.dtype)).astype(xp.float64), u.sum()
+
+    def _hessian_diagonal(self, X, curvature):
+        xp = self.xp
+        diagonal = xp.zeros(X.shape[1], dtype=xp.float64)
+        block_rows = config.HESSIAN_BLOCK_ROWS  # squares of one block at a time, never an m × n temporary
+        for start in range(0, X.shape[0], block_rows):
+            block = X[start : start + block_rows]
+            diagonal += (block * block).T @ curvature[start : start + block_rows]
+        return diagonal, curvature.sum()
 
     def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
         cost, dW, db = self._softmax_cost_gradient(X, y, W, b, sample_weight)

@@ -177,6 +177,16 @@ def hessian_product_rows(data, indices, indptr, curvature, v, v_b, lo, hi, out):
 
 
 @njit(**_jit)
+def hessian_diagonal_rows(data, indices, indptr, curvature, lo, hi, out):
+    """Adds Σ_i d_i x_ij² into ``out[j]`` ((n,), float64) for rows [lo, hi)."""
+    for i in range(lo, hi):
+        d = curvature[i]
+        for k in range(_unsigned(indptr[i]), _unsigned(indptr[i + 1])):
+            x = np.float64(data[k])
+            out[_unsigned(indices[k])] += d * x * x
+
+
+@njit(**_jit)
 def softmax_hessian_product_rows(data, indices, indptr, probabilities, sample_weight, VT, v_b, scale, lo, hi,
                                  out, out_b):
     """The multinomial Hessian's data term times [V; v_b] over rows [lo, hi).
@@ -293,6 +303,13 @@ def _hessian_product(data, indices, indptr, n, curvature, v, v_b):
 
 
 @njit(**_jit)
+def _hessian_diagonal(data, indices, indptr, n, curvature):
+    out = np.zeros(n)
+    hessian_diagonal_rows(data, indices, indptr, curvature, 0, indptr.shape[0] - 1, out)
+    return out
+
+
+@njit(**_jit)
 def _softmax_hessian_product(data, indices, indptr, n, probabilities, sample_weight, VT, v_b, scale):
     out = np.zeros((n, VT.shape[1]))
     out_b = np.zeros(VT.shape[1])
@@ -319,11 +336,14 @@ class Passes(NamedTuple):
     softmax: object
     margins: object
     hessian_product: object
+    hessian_diagonal: object
     softmax_hessian_product: object
     hessian: object
 
 
-PASSES = Passes(_binary_pass, _softmax_pass, _margins, _hessian_product, _softmax_hessian_product, _hessian)
+PASSES = Passes(
+    _binary_pass, _softmax_pass, _margins, _hessian_product, _hessian_diagonal, _softmax_hessian_product, _hessian
+)
 
 
 class SparseNumbaBackend(CsrBackend):
@@ -387,6 +407,10 @@ class SparseNumbaBackend(CsrBackend):
             np.float64(v_b),
         )
         return out, np.float64(out_b)
+
+    def _hessian_diagonal(self, X, curvature):
+        curvature = np.asarray(curvature, dtype=np.float64)
+        return self._run("hessian_diagonal", X, X.shape[1], curvature), curvature.sum()
 
     def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
         dtype = X.dtype

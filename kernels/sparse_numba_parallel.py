@@ -90,6 +90,17 @@ def _hessian_product(data, indices, indptr, n, curvature, v, v_b, bounds):
 
 
 @njit(**_jit)
+def _hessian_diagonal(data, indices, indptr, n, curvature, bounds):
+    n_ranges = bounds.shape[0] - 1
+    outs = np.zeros((n_ranges, n))
+    for r in prange(n_ranges):
+        local = np.zeros(n)
+        rows.hessian_diagonal_rows(data, indices, indptr, curvature, bounds[r], bounds[r + 1], local)
+        outs[r] = local
+    return _sum_ranges(outs)
+
+
+@njit(**_jit)
 def _softmax_hessian_product(data, indices, indptr, n, probabilities, sample_weight, VT, v_b, scale, bounds):
     n_ranges = bounds.shape[0] - 1
     n_classes = VT.shape[1]
@@ -127,6 +138,8 @@ def _hessian(data, indices, indptr, n, y, w, b, sample_weight, bounds):
 backend = rows.SparseNumbaBackend(
     numba_parallel.backend,
     "@njit(parallel=True), one fused pass over the stored entries, ranges balanced by work",
-    rows.Passes(_binary_pass, _softmax_pass, _margins, _hessian_product, _softmax_hessian_product, _hessian),
+    rows.Passes(
+        _binary_pass, _softmax_pass, _margins, _hessian_product, _hessian_diagonal, _softmax_hessian_product, _hessian
+    ),
     serial=rows.PASSES,
 )

@@ -77,6 +77,10 @@ class SparseNumpyBackend(CsrBackend):
             (residual.sum(axis=0, dtype=xp.float64) / total).astype(dtype),
         )
 
+    def _hessian_diagonal(self, X, curvature):
+        """(X ∘ X)ᵀ d: the squares of the stored values, an O(nnz) temporary."""
+        return self.xp.asarray(X.power(2).T @ curvature, dtype=self.xp.float64), curvature.sum()
+
     def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
         cost, dW, db = self._softmax_cost_gradient(X, y, W, b, sample_weight)
         return cost, dW, db, self._softmax(self._decision_function(X, W, b))

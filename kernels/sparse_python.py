@@ -80,6 +80,14 @@ class SparsePythonBackend(CsrBackend):
                 out[j] += u * x
         return np.array(out), np.float64(out_b)
 
+    def _hessian_diagonal(self, X, curvature):
+        diagonal = [0.0] * X.shape[1]
+        curvature = np.asarray(curvature).tolist()
+        for row, d in zip(_rows(X), curvature):
+            for j, x in row:
+                diagonal[j] += d * x * x
+        return np.array(diagonal), np.float64(sum(curvature))
+
     def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
         n = X.shape[1]
         rows, margins, weights, total = self._binary_terms(X, y, w, b, sample_weight)

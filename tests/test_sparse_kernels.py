@@ -25,7 +25,7 @@ COMPILED = backend_params(["numba", "numba-parallel"])
 RTOL = {np.float64: 1e-10, np.float32: 2e-4}
 CONTRACT = (
     "sigmoid", "decision_function", "predict_proba", "cost", "gradient", "cost_gradient", "cost_gradient_hessian",
-    "cost_gradient_curvature", "hessian_product", "softmax", "softmax_cost", "softmax_cost_gradient",
+    "cost_gradient_curvature", "hessian_product", "hessian_diagonal", "softmax", "softmax_cost", "softmax_cost_gradient",
     "softmax_cost_gradient_probabilities", "softmax_hessian_product",
 )
 
@@ -96,6 +96,9 @@ def test_binary_csr_kernels_match_the_dense_reference(backend, dtype, weighted):
     v = np.random.default_rng(1).standard_normal(X.shape[1])
     got = kernels.hessian_product(Xd, kernels.to_device(curvature), kernels.to_device(v), 0.7)
     assert_same(got, reference.hessian_product(dense, curvature, v, 0.7), dtype, kernels)  # float64 out, X's dtype in
+    hessian = reference.cost_gradient_hessian(dense.astype(np.float64), y, w, b, s)[3]
+    diagonal, diagonal_b = kernels.hessian_diagonal(Xd, kernels.to_device(curvature))
+    assert_same([diagonal, diagonal_b], [np.diag(hessian)[:-1], hessian[-1, -1]], dtype, kernels)
 
 
 @pytest.mark.parametrize("backend", SPARSE_BACKENDS)
@@ -237,3 +240,19 @@ def test_fused_csr_passes_agree_with_scipy_products_on_random_problems(m, n, den
         got = get_sparse_backend(backend).cost_gradient(X, y, w, b, s)
         for value, expected in zip(got, want):
             np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", backend_params())
+def test_the_hessian_diagonal_of_every_dense_backend_is_the_hessians(backend, monkeypatch):
+    """The Jacobi preconditioner hook on dense X (generic, by blocks of rows) against the dense Hessian."""
+    monkeypatch.setattr(config, "HESSIAN_BLOCK_ROWS", 64)  # several blocks
+    kernels = get_backend(backend)
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((300, 6)), (rng.random(300) < 0.5).astype(float)
+    w, s = rng.standard_normal(6), rng.uniform(0.5, 2.0, 300)
+    Xd, yd, wd, sd = on_device(kernels, X, y, w, s)
+    curvature = kernels.cost_gradient_curvature(Xd, yd, wd, 0.2, sd)[3]
+    diagonal, diagonal_b = kernels.hessian_diagonal(Xd, curvature)
+    hessian = get_backend("python").cost_gradient_hessian(X, y, w, 0.2, s)[3]
+    np.testing.assert_allclose(host(kernels, diagonal), np.diag(hessian)[:-1], rtol=1e-10)
+    np.testing.assert_allclose(float(host(kernels, diagonal_b)), hessian[-1, -1], rtol=1e-10)
