@@ -163,6 +163,8 @@ def register_backend(name: str, backend: Backend, *, replace: bool = False, spar
     if name in BACKENDS and not replace:
         raise ValueError(f"a backend named {name!r} is registered already; pass replace=True to replace it")
     backend.name = name
+    if sparse is not None:
+        sparse.name = name
     BACKENDS[name] = BackendEntry(
         name, backend.summary, backend.unavailable_reason, lambda: backend, None if sparse is None else lambda: sparse
     )

@@ -256,3 +256,25 @@ def test_the_hessian_diagonal_of_every_dense_backend_is_the_hessians(backend, mo
     hessian = get_backend("python").cost_gradient_hessian(X, y, w, 0.2, s)[3]
     np.testing.assert_allclose(host(kernels, diagonal), np.diag(hessian)[:-1], rtol=1e-10)
     np.testing.assert_allclose(float(host(kernels, diagonal_b)), hessian[-1, -1], rtol=1e-10)
+
+
+def test_a_registered_backend_brings_its_csr_companion_or_gets_a_clear_error():
+    from fastlr.dispatch import register_backend, unregister_backend
+    from fastlr.kernels import numpy_vectorized, sparse_numpy
+
+    register_backend("dense-only", numpy_vectorized.NumpyBackend())
+    register_backend("with-csr", numpy_vectorized.NumpyBackend(), sparse=sparse_numpy.SparseNumpyBackend(
+        numpy_vectorized.backend, "SciPy products"))
+    try:
+        with pytest.raises(ValueError, match=r"'dense-only' has no kernels for sparse .*'numpy'.*'with-csr'"):
+            get_sparse_backend("dense-only")
+        X, y, w, b, _ = make_sparse_problem(m=50)
+        got = get_sparse_backend("with-csr").cost_gradient(X, y, w, b)
+        for value, expected in zip(got, get_sparse_backend("numpy").cost_gradient(X, y, w, b)):
+            np.testing.assert_allclose(value, expected, rtol=1e-14)
+        with pytest.raises(ValueError, match="sparse"):
+            import fastlr
+            fastlr.LogisticRegression(backend="dense-only").fit(X, (y > 0).astype(int))
+    finally:
+        unregister_backend("dense-only")
+        unregister_backend("with-csr")
