@@ -6,16 +6,18 @@ is scikit-learn with its fastest solver here (``workloads.SKLEARN_FIT_SOLVER``).
 includes X and y (m·(n+1) values) besides what the fit allocates.
 """
 
+from benchmarks import suite_grid
 from fastlr.bench import workloads
 
 
 class Fit:
-    params = [workloads.OPERATIONS["fit"].implementations(), list(workloads.row_counts()), list(workloads.DTYPES)]
+    params = [workloads.OPERATIONS["fit"].implementations(), suite_grid.row_counts(), suite_grid.dtypes()]
     param_names = ["implementation", "m", "dtype"]
     # A fit at m = 10⁷ takes tens of seconds: one call per sample, no warm-up
     # rounds beyond setup's JIT warm-up, a few samples per process.
     number = 1
-    repeat = (1, 5, 60.0)
+    repeat = (1, 3, 30.0)
+    processes = 1
     warmup_time = 0
     timeout = 1800
 

@@ -9,6 +9,7 @@ generation and JIT warm-up happen in ``setup``.
 
 from threadpoolctl import threadpool_limits
 
+from benchmarks import suite_grid
 from fastlr.bench import command, timing, workloads
 
 
@@ -16,11 +17,15 @@ class Kernels:
     params = [
         list(workloads.KERNEL_OPERATIONS),
         workloads.implementations(workloads.KERNEL_OPERATIONS),
-        list(workloads.row_counts()),
-        list(workloads.DTYPES),
+        suite_grid.row_counts(),
+        suite_grid.dtypes(),
     ]
     param_names = ["operation", "implementation", "m", "dtype"]
     timeout = 600
+    # One process and a few short samples per case: the default grid's ~250
+    # cases then end in minutes (README, "Benchmarks"); medians of ≥ 1 sample.
+    processes = 1
+    repeat = (1, 5, 2.0)
 
     def setup(self, operation, implementation, m, dtype):
         self.operation = workloads.OPERATIONS[operation]
@@ -46,9 +51,11 @@ class Kernels:
 class ReadBandwidth:
     """The roof: GB/s of reading all of X once, by BLAS gemv and by NumPy's sum (one thread, every core)."""
 
-    params = [list(workloads.READ_PROBES), list(workloads.row_counts()), list(workloads.DTYPES)]
+    params = [list(workloads.READ_PROBES), suite_grid.row_counts(), suite_grid.dtypes()]
     param_names = ["probe", "m", "dtype"]
     timeout = 600
+    processes = 1
+    repeat = (1, 5, 2.0)
 
     def setup(self, probe, m, dtype):
         self.data = workloads.make_dataset(m, dtype=dtype)

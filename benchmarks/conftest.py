@@ -7,12 +7,15 @@ the implementations (pytest-benchmark groups by ``group`` by default), and
 records bytes read and GB/s (bytes / median time) in the JSON's ``extra_info``.
 """
 
+from pathlib import Path
+
 import pytest
 from threadpoolctl import threadpool_limits
 
+from benchmarks import suite_grid
 from fastlr.bench import workloads
 
-SIZES = [(m, dtype) for dtype in workloads.DTYPES for m in workloads.row_counts()]
+SIZES = [(m, dtype) for dtype in suite_grid.dtypes() for m in suite_grid.row_counts()]
 
 
 @pytest.fixture(scope="session", params=SIZES, ids=[f"m{m}_{dtype}" for m, dtype in SIZES])
@@ -64,3 +67,11 @@ def benchmark_read(benchmark, dataset):
         _run(benchmark, dataset, workloads.READ_PROBES[probe](dataset), "read X", probe, dataset.X.nbytes)
 
     return run
+
+
+def pytest_configure(config):
+    """Create the folder of ``--benchmark-json`` now: pytest-benchmark writes the file
+    only at the very end, and a missing folder would lose a run of many minutes."""
+    path = config.getoption("benchmark_json", default=None)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ THREADS = (128, 256, 512)
 def main():
     import cupy as cp
 
-    from fastlr.kernels.cupy_cuda import row_group  # needs CuPy: imported here, not when asv collects
+    from fastlr.kernels.cuda_shapes import row_group
 
     kernels = fastlr.get_backend("cupy")
     roof = copy_bandwidth(cp)

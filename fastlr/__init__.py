@@ -5,7 +5,8 @@ contract: :class:`fastlr.kernels.base.Backend`) → :mod:`fastlr.dispatch`
 (names to backends) → :mod:`fastlr.objective` (adds the penalties) →
 :mod:`fastlr.solvers` (written once, one iteration record) →
 :mod:`fastlr.inputs` and :mod:`fastlr.training` (prepare, plan, run) →
-:class:`fastlr.LogisticRegression` (the scikit-learn estimator).
+:class:`fastlr.LogisticRegression` (the scikit-learn estimator) and
+:class:`fastlr.LogisticRegressionCV` (C chosen along a warm-started path).
 """
 
 from fastlr.dispatch import (
@@ -19,6 +20,7 @@ from fastlr.dispatch import (
     use_backend,
 )
 from fastlr.estimator import LogisticRegression, fit
+from fastlr.model_selection import LogisticRegressionCV
 from fastlr.solvers import DivergenceError
 
 __version__ = "0.1.0"
@@ -27,6 +29,7 @@ __all__ = [
     "BackendUnavailableError",
     "DivergenceError",
     "LogisticRegression",
+    "LogisticRegressionCV",
     "available_backends",
     "backend_report",
     "fit",

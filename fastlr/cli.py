@@ -1,4 +1,4 @@
-"""The ``fastlr`` command line: fit, predict, backends, demo, bench.
+"""The ``fastlr`` command line: fit, predict, backends, demo, bench, warmup.
 
 Each subcommand is an entry of :data:`COMMANDS`: a help line, a function that
 adds its arguments and a function that runs it and returns the exit status.
@@ -8,9 +8,12 @@ with exit status 1; a usage mistake ends as one line too, with status 2.
 """
 
 import argparse
+import csv
 import importlib
 import importlib.util
+import io
 import os
+import re
 import sys
 import time
 import warnings
@@ -22,8 +25,9 @@ import numpy as np
 from fastlr import __version__
 from fastlr.datafiles import read_table
 from fastlr.dispatch import BACKENDS, BackendUnavailableError, backend_report, resolve_backend_name
-from fastlr.estimator import PENALTIES, LogisticRegression
+from fastlr.estimator import MULTI_CLASS, PENALTIES, LogisticRegression
 from fastlr.model_io import load_model, save_model
+from fastlr.outputs import atomic_write, check_output_paths
 from fastlr.solvers import SOLVERS
 
 
@@ -33,7 +37,8 @@ class CommandError(Exception):
 
 #: What ends a command with one line on stderr instead of a traceback.
 #: ArithmeticError covers DivergenceError and a non-finite Hessian or objective.
-USER_ERRORS = (CommandError, ValueError, OSError, ImportError, BackendUnavailableError, ArithmeticError)
+#: MemoryError: a fit refused before it starts (Newton's Hessian), or an allocation that failed.
+USER_ERRORS = (CommandError, ValueError, OSError, ImportError, BackendUnavailableError, ArithmeticError, MemoryError)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -53,23 +58,69 @@ def _one_line(exc):
 #: The estimator's penalties as command-line words (None is "none").
 PENALTY_WORDS = {"none" if penalty is None else penalty: penalty for penalty in PENALTIES}
 
+#: Estimator parameters that ``fastlr fit`` sets, by option: so that an error
+#: naming ``multi_class='ovr'`` can name ``--multi-class ovr`` instead.
+FIT_PARAMETERS = {
+    "backend": "--backend", "solver": "--solver", "C": "--C", "penalty": "--penalty", "l1_ratio": "--l1-ratio",
+    "max_iter": "--max-iter", "tol": "--tol", "multi_class": "--multi-class",
+}
+
+
+class HelpWithDefaults(argparse.HelpFormatter):
+    """Help that ends every option with its default; options whose default is
+    None or False (flags) say in words what happens without them."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "%(default)" in text or not action.option_strings or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
 
 def configure_fit(parser):
     defaults = LogisticRegression().get_params()
     parser.add_argument("data", metavar="DATA", help="training data: .csv with a header, .npz (X and y) or .npy")
     parser.add_argument(
         "--target",
-        help="the labels: a CSV column name, an .npz array name (default: y), a .npy column index (-1: last)",
+        help="the labels: a CSV column name (required for CSV), an .npz array name (default for .npz: y), "
+        "or a .npy column index (-1: the last column; required for .npy)",
+    )
+    columns = parser.add_mutually_exclusive_group()
+    columns.add_argument(
+        "--features", nargs="+", metavar="COL",
+        help="CSV only: fit on exactly these columns (default: every column but the target and --drop)",
+    )
+    columns.add_argument(
+        "--drop", nargs="+", metavar="COL", help="CSV only: columns that are not features, such as an id (default: none)"
     )
     parser.add_argument("--output", "-o", required=True, metavar="MODEL", help="where to write the model (JSON)")
-    parser.add_argument("--backend", default=defaults["backend"], choices=["auto", *BACKENDS])
-    parser.add_argument("--solver", default=defaults["solver"], choices=["auto", *SOLVERS])
-    parser.add_argument("--C", type=float, default=defaults["C"], help="inverse regularization strength")
-    parser.add_argument("--penalty", default=defaults["penalty"], choices=PENALTY_WORDS)
-    parser.add_argument("--l1-ratio", type=float, default=defaults["l1_ratio"], help="L1 share for elasticnet")
-    parser.add_argument("--max-iter", type=int, default=defaults["max_iter"])
-    parser.add_argument("--tol", type=float, default=defaults["tol"])
-    parser.add_argument("--plot", metavar="PATH.png", help="also save the cost per iteration as a picture")
+    parser.add_argument(
+        "--backend", default=defaults["backend"], choices=["auto", *BACKENDS],
+        help="kernel backend ('fastlr backends' lists those usable here; auto picks from the data and the machine)",
+    )
+    parser.add_argument(
+        "--solver", default=defaults["solver"], choices=["auto", *SOLVERS],
+        help="auto: newton for few features, lbfgs for many or for the softmax, fista for l1 and elasticnet",
+    )
+    parser.add_argument("--C", type=float, default=defaults["C"], help="inverse regularization strength, C = 1/lambda")
+    parser.add_argument("--penalty", default="none" if defaults["penalty"] is None else defaults["penalty"],
+                        choices=PENALTY_WORDS, help="regularization")
+    parser.add_argument(
+        "--l1-ratio", type=float, default=defaults["l1_ratio"],
+        help="share of L1 in the elasticnet penalty, in [0, 1] (default: none; required with --penalty elasticnet)",
+    )
+    parser.add_argument("--max-iter", type=int, default=defaults["max_iter"], help="iterations at most")
+    parser.add_argument(
+        "--tol", type=float, default=defaults["tol"],
+        help="converged when the max-norm of the gradient of the mean objective is at most this",
+    )
+    parser.add_argument(
+        "--multi-class", default=defaults["multi_class"], choices=MULTI_CLASS,
+        help="more than two classes: auto is multinomial (softmax); ovr fits one binary model per class",
+    )
+    parser.add_argument(
+        "--plot", metavar="PATH.png", help="also save the cost per iteration as a picture (default: no picture)"
+    )
 
 
 def training_metrics(model, X, y):
@@ -99,15 +150,25 @@ def training_metrics(model, X, y):
     }
 
 
+def _as_options(message):
+    """An estimator's message with ``name='value'`` written as the command line's ``--option value``."""
+    for name, option in FIT_PARAMETERS.items():
+        message = re.sub(rf"\b{name}=(['\"]?)([\w.+-]+)\1", rf"{option} \2", message)
+    return message
+
+
 def _fit_quietly(model, X, y):
     """Fit, turning warnings (no convergence) into ``fastlr: warning:`` lines."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         start = time.perf_counter()
-        model.fit(X, y)
+        try:
+            model.fit(X, y)
+        except ValueError as exc:
+            raise CommandError(_as_options(_one_line(exc))) from None
         seconds = time.perf_counter() - start
     for warning in caught:
-        print(f"fastlr: warning: {_one_line(warning.message)}", file=sys.stderr)
+        print(f"fastlr: warning: {_as_options(_one_line(warning.message))}", file=sys.stderr)
     return seconds
 
 
@@ -118,7 +179,8 @@ def _save_cost_plot(model, path):
 
     figure = Figure(figsize=(6.4, 4.0), layout="constrained")
     plotting.plot_cost_history(model, ax=figure.subplots())
-    figure.savefig(path, dpi=120)
+    with atomic_write(path, "wb") as file:
+        figure.savefig(file, format="png", dpi=120)
 
 
 def run_fit(args):
@@ -126,10 +188,13 @@ def run_fit(args):
         from fastlr.plotting import require_matplotlib
 
         require_matplotlib()  # now, not after a long fit
-    table = read_table(args.data, target=args.target, labelled=True)
+    # Before anything is read or fitted: an output that cannot be written ends the command now.
+    check_output_paths({"--output": args.output, "--plot": args.plot}, {"training data": args.data})
+    table = read_table(args.data, target=args.target, labelled=True, feature_names=args.features, drop=args.drop)
     model = LogisticRegression(
         backend=args.backend, solver=args.solver, C=args.C, penalty=PENALTY_WORDS[args.penalty],
-        l1_ratio=args.l1_ratio, max_iter=args.max_iter, tol=args.tol, verbose=sys.stderr.isatty(),
+        l1_ratio=args.l1_ratio, max_iter=args.max_iter, tol=args.tol, multi_class=args.multi_class,
+        verbose=sys.stderr.isatty(),
     )
     seconds = _fit_quietly(model, table.X, table.y)
     save_model(model, args.output, feature_names=table.feature_names)
@@ -156,20 +221,33 @@ def run_fit(args):
 def configure_predict(parser):
     parser.add_argument("model", metavar="MODEL", help="a model written by 'fastlr fit'")
     parser.add_argument("data", metavar="DATA", help="rows to predict: .csv with a header, .npz (X) or .npy")
+    parser.add_argument(
+        "--target",
+        help="the label column to leave out of X: a .npy column index (-1: the last), an .npz array name; "
+        "CSV columns are chosen by the model's feature names, so a CSV label column is ignored anyway "
+        "(default: the file holds features only)",
+    )
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
         "--proba", action="store_true",
-        help="print probabilities: P(positive class) for binary models, else one column per class",
+        help="print probabilities under a header naming the classes: P(positive class) for binary models, "
+        "else one column per class (default: print labels)",
     )
     what.add_argument(
         "--threshold", type=float, metavar="T",
         help="binary models: predict the positive class when its probability is at least T (default: 0.5)",
     )
-    parser.add_argument("--output", "-o", metavar="PATH", help="write here instead of stdout")
+    parser.add_argument("--output", "-o", metavar="PATH", help="write here instead of stdout (default: stdout)")
+
+
+def _csv_line(cells):
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
 
 
 def _predictions(model, X, args):
-    """One line of text per row of X."""
+    """The output text: one line per row of X (after a header for --proba)."""
     binary = len(model.classes_) == 2
     if args.threshold is not None:
         if not binary:
@@ -178,30 +256,37 @@ def _predictions(model, X, args):
             raise CommandError(f"--threshold must be a probability in [0, 1], got {args.threshold}")
     if args.proba:
         probability = np.asarray(model.predict_proba(X), dtype=np.float64)
+        classes = model.classes_[1:] if binary else model.classes_
         if binary:
-            return [repr(float(p)) for p in probability[:, 1]]
-        return [",".join(repr(float(p)) for p in row) for row in probability]
+            probability = probability[:, 1:]
+        header = _csv_line([f"P({label})" for label in classes])
+        return header + "".join(",".join(repr(float(p)) for p in row) + "\n" for row in probability)
     if args.threshold is not None:
         positive = np.asarray(model.predict_proba(X))[:, 1] >= args.threshold
         labels = np.where(positive, model.classes_[1], model.classes_[0])
     else:
         labels = model.predict(X)
-    return [str(label) for label in labels]
+    return "".join(f"{label}\n" for label in labels)
 
 
 def run_predict(args):
+    check_output_paths({"--output": args.output}, {"model": args.model, "data": args.data})
     model = load_model(args.model)
     names = getattr(model, "feature_names_in_", None)
-    table = read_table(args.data, feature_names=None if names is None else list(names))
+    table = read_table(args.data, target=args.target, feature_names=None if names is None else list(names))
+    if table.X.shape[1] == model.n_features_in_ + 1 and args.target is None:
+        raise CommandError(
+            f"{args.data} has {table.X.shape[1]} columns, the model {model.n_features_in_} features: "
+            "if one column holds the labels, name it with --target (-1: the last column)"
+        )
     with warnings.catch_warnings():
         # The columns were matched by name just above; the array has no names left to check.
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        lines = _predictions(model, table.X, args)
-    text = "".join(line + "\n" for line in lines)
+        text = _predictions(model, table.X, args)
     if args.output is None:
         sys.stdout.write(text)
     else:
-        with open(args.output, "w", encoding="utf-8") as file:
+        with atomic_write(args.output) as file:
             file.write(text)
     return 0
 
@@ -229,7 +314,13 @@ def run_backends(args):
 def run_demo(args):
     from fastlr import demo
 
-    return demo.main(args.passed_on)
+    return demo.main(args.passed_on, prog="fastlr demo")
+
+
+def run_warmup(args):
+    from fastlr import warmup
+
+    return warmup.main(args.passed_on, prog="fastlr warmup")
 
 
 def run_bench(args):
@@ -258,7 +349,7 @@ class Command:
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
     #: True when every argument, --help included, goes to the module's own parser
-    #: (as ``args.passed_on``): fastlr.demo and fastlr.bench parse their own.
+    #: (as ``args.passed_on``): fastlr.demo, fastlr.bench and fastlr.warmup parse their own.
     passes_arguments_on: bool = False
 
 
@@ -268,6 +359,7 @@ COMMANDS = {
     "backends": Command("list the kernel backends and whether they run here", _no_arguments, run_backends),
     "demo": Command("time every usable backend on generated data", _no_arguments, run_demo, True),
     "bench": Command("benchmarks (fastlr.bench; see fastlr bench --help)", _no_arguments, run_bench, True),
+    "warmup": Command("compile the kernels ahead of the first fit (cached on disk)", _no_arguments, run_warmup, True),
 }
 
 
@@ -279,7 +371,8 @@ def build_parser():
     subparsers = {}
     for name, command in COMMANDS.items():
         subparser = subcommands.add_parser(
-            name, help=command.help, description=command.help, add_help=not command.passes_arguments_on
+            name, help=command.help, description=command.help, add_help=not command.passes_arguments_on,
+            formatter_class=HelpWithDefaults,
         )
         command.configure(subparser)
         subparsers[name] = subparser

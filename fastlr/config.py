@@ -9,13 +9,9 @@ not here: they live with the kernels, in :mod:`fastlr.kernels.numba_build`,
 with the way to recompile after changing them.
 """
 
-#: Wait policy of the OpenMP runtime under ``numba-parallel``: put into the
-#: environment (unless the user set OMP_WAIT_POLICY) at the first parallel call,
-#: just before Numba starts its threads, never at import; ``None`` leaves it
-#: alone. With OpenMP's default, idle threads spin and take the cores from the
-#: solver's own thread and from other OpenMP runtimes (scikit-learn ships one):
-#: on 2 busy cores a 20000 × 3 cost_gradient took 31 ms instead of 0.7 ms.
-NUMBA_OMP_WAIT_POLICY = "PASSIVE"
+#: Threads of ``numba-parallel`` (one row range each); ``None``: Numba's thread
+#: count (``NUMBA_NUM_THREADS``, the CPU count unless ``numba.set_num_threads`` lowered it).
+NUMBA_THREADS = None
 
 #: Rows that each thread of ``numba-parallel`` gets at least. Below this, the
 #: cost of waking a thread exceeds the work, so small inputs run in fewer chunks.
@@ -32,25 +28,57 @@ SPARSE_ROW_COST = 8
 #: 3.7 ms against 1.5 ms on one (2-core Xeon, shared).
 SPARSE_MIN_WORK_PER_THREAD = 2**18
 
-#: Bytes of per-thread (n+1)² buffers the parallel CSR Hessian may allocate;
-#: beyond, it runs on fewer threads (one, at worst) rather than multiply the Hessian.
-SPARSE_HESSIAN_BUFFER_BYTES = 256 * 2**20
+#: Bytes of X per block of rows in the fused Numba passes: a block's margins,
+#: losses and residuals are computed together (SIMD over rows), then its
+#: gradient while the block is still in cache (L2).
+NUMBA_BLOCK_BYTES = 64 * 1024
 
 #: Rows per block in the blocked (BLAS) Hessian ``Xᵀ D X``: the block and its
 #: weighted copy stay in cache, so X is read from memory once per Hessian.
 HESSIAN_BLOCK_ROWS = 2048
 
-#: A dense (n+1)² Hessian (Newton) may take at most this share of the backend's
-#: memory: a Newton step holds the Hessian, its float64 copy, the shifted matrix
-#: and its Cholesky factor. Wider problems are refused with a message naming
-#: the size (200k × 10⁶ sparse data would need 8 TB); L-BFGS needs O(n).
-DENSE_HESSIAN_MEMORY_FRACTION = 0.125
+#: ``solver="auto"`` (:func:`fastlr.solvers.auto_solver`) picks Newton-CG for
+#: problems up to this many elements (rows × parameters), L-BFGS above, unless
+#: the Hessian can be sampled. Measured on numba-parallel, float64,
+#: make_classification, tol = 1e-6, to convergence (2-core Xeon, shared):
+#: Newton-CG was fastest at m = 1000 for n ≤ 300 (8 iterations, 1.1–2x faster
+#: than L-BFGS) and at 10⁴ × 10; L-BFGS at 10⁴ × 30 (25 ms vs 29 ms) and beyond,
+#: up to the sampled regime (10⁵ × 100: 231 ms vs 368 ms; 10⁵ × 300: 0.76 s vs 1.24 s),
+#: where Newton-CG wins again (5 × 10⁵ × 100: 0.92 s vs 1.5 s; 10⁵ × 10: 144 ms vs 236 ms).
+#: The dense Newton (Cholesky) was never faster than Newton-CG there (5 × 10⁵ × 10:
+#: 706 ms vs 367 ms; equal within noise below 10⁴ × 30), so ``"auto"`` does not pick it.
+AUTO_NEWTON_CG_MAX_ELEMENTS = 3 * 10**5
 
-#: ``solver="auto"`` uses Newton when n_features is at most this. A Newton
-#: iteration (gradient and Hessian, m·n² work) cost 6.5 L-BFGS evaluations at
-#: n = 100 on a 2-core Xeon, more than the iterations it saves on
-#: well-conditioned data; for small n the Hessian is nearly free.
-AUTO_NEWTON_MAX_FEATURES = 50
+#: For the softmax, ``"auto"`` picks Newton-CG up to this many features, L-BFGS
+#: above: at K = 10 Newton-CG took 6–7 iterations where L-BFGS took 40–80,
+#: 1.2–2.5x faster for n ≤ 100 at m = 10³ … 5 × 10⁵; at 10⁴ × 300 L-BFGS was
+#: faster (3.1 s vs 3.8–4.2 s).
+AUTO_SOFTMAX_NEWTON_MAX_FEATURES = 100
+
+#: ``solver="auto"`` uses the proximal Newton solver ``newton-cd`` for L1 and
+#: elastic net up to this many features (it holds the (n+1)² Hessian and spends
+#: m·n² per iteration on it), ``fista`` beyond.
+AUTO_NEWTON_CD_MAX_FEATURES = 2000
+
+#: Sweeps of the inner coordinate descent of ``newton-cd`` per outer iteration
+#: at most (each is (n+1)² work on the host, no pass over X), and per round
+#: between two Newton steps on the zero pattern they found.
+NEWTON_CD_MAX_SWEEPS = 1000
+NEWTON_CD_SWEEPS_PER_ROUND = 20
+
+#: ``LogisticRegressionCV`` gathers each fold's training rows once (one copy per
+#: fold, shared by every C) when X is in host memory and those rows take at most
+#: this many bytes: each pass over X then reads 1/k fewer rows (20% for 5 folds).
+#: Beyond it, and on a GPU, a fold is X itself with 0/1 weights: no copy at all.
+CV_GATHER_FOLD_MAX_BYTES = 2 * 2**30
+
+#: ``LogisticRegressionCV`` with ``solver="auto"`` fits binary L2 paths with Newton up to
+#: this many features. Along a warm-started path Newton takes 1-4 iterations per C
+#: where L-BFGS takes 10-40, and the first one at each C is the last Hessian of the C
+#: before (the path's memo), which pays for the m·n² Hessian further than for one fit:
+#: at 200 000 × 100, 10 Cs × 5 folds, tol=1e-6 on a 2-core Xeon, 72 Hessian passes
+#: took 25-29 s where L-BFGS's 760 gradient passes took 29-31 s.
+CV_AUTO_NEWTON_MAX_FEATURES = 100
 
 #: Power iterations used to estimate the Lipschitz constant for
 #: ``learning_rate="auto"``.
@@ -75,8 +103,24 @@ CUDA_THREADS_PER_BLOCK = 128
 #: price of registers (fewer resident warps).
 CUDA_ROW_GROUP_BYTES = 128
 
-#: Host arrays at least this large go to the GPU through pinned buffers of this size.
-CUDA_PINNED_TRANSFER_BYTES = 64 * 2**20
+#: Logits per chunk of the GEMM softmax path (K > 32 classes, or W too large for the
+#: fused kernel's registers): sized to stay in a GPU's L2 cache (50 MB on an H100/H200)
+#: between the cuBLAS product that writes them and the epilogue that reads them.
+CUDA_SOFTMAX_CHUNK_BYTES = 32 * 2**20
+
+#: Opt-in: the GEMM softmax path multiplies float32 data on TF32 tensor cores
+#: (10-bit mantissas in, float32 accumulation). Off by default: it changes the
+#: gradients at the 1e-3 relative level.
+CUDA_SOFTMAX_TF32 = False
+
+#: Host arrays at least this large go to the GPU in chunks of this size, through pinned buffers.
+CUDA_PINNED_TRANSFER_BYTES = 32 * 2**20
+
+#: Threads that stage those chunks into pinned memory at once, each with its own
+#: stream and two buffers (2 × lanes × chunk bytes of pinned memory, kept in
+#: CuPy's pool). One core copies pageable memory at ~6 GB/s, under a tenth of a
+#: PCIe 5 link: several together keep the link busy.
+CUDA_TRANSFER_LANES = 6
 
 #: Rows per cuBLAS block of the device Hessian (bounds the scaled-block temporary).
 HESSIAN_BLOCK_ROWS_DEVICE = 2**16
@@ -86,3 +130,32 @@ HESSIAN_BLOCK_ROWS_DEVICE = 2**16
 #: scheduler has; the rest is left for the chunks' temporaries and the Hessians
 #: in flight. Larger X is streamed from its source at every evaluation.
 DASK_PERSIST_MEMORY_FRACTION = 0.5
+
+#: Pairs (s, y) that L-BFGS keeps (SciPy's L-BFGS-B default, which scikit-learn uses).
+LBFGS_MEMORY = 10
+
+#: Relative rounding of a computed mean loss, by the dtype of X: below it the
+#: line search compares gradients instead of values (Hager and Zhang's
+#: approximate Wolfe test, their ε = 1e-6 for float32, where F has 7 digits;
+#: sums over millions of rows in float64 keep about 13).
+LINE_SEARCH_COST_NOISE = {"float32": 1e-6, "float64": 1e-13}
+
+#: Hessian-vector products (passes over X) per Newton-CG iteration at most
+#: (scikit-learn's newton-cg uses the same 200).
+NEWTON_CG_MAX_INNER = 200
+
+#: Newton-CG estimates the Hessian on a row sample of this many rows per
+#: parameter (``Objective.row_sample``), the gradient always on every row. The
+#: sampled Hessian's relative error falls like √(parameters / rows), so this
+#: share keeps it near 0.06 and the Newton steps contract the gradient by about
+#: that factor, while its products cost ~1/20 of a pass at 500k × 100.
+NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER = 250
+
+#: ... but only when the data have at least this many times as many rows: below,
+#: the exact Hessian (products on every row) costs little more and converges faster.
+NEWTON_CG_HESSIAN_SAMPLE_FACTOR = 8
+
+#: A fit that starts from a row sample's solution (Newton-CG on large data) solves
+#: the sample to this tolerance (or the fit's own, if looser): the sample's own
+#: optimum is only within ~0.5/√rows of the full one, so more is wasted.
+SAMPLE_START_TOL = 1e-3

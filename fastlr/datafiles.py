@@ -2,20 +2,49 @@
 
 CSV is read with pandas when it is installed (its C parser is fast) and with
 the standard library's ``csv`` module otherwise: pandas is only in the
-``[dev]`` extra, and ``fastlr fit data.csv`` must work without it. Both paths
-produce the same columns, so everything after reading is shared.
+``[dev]`` extra, and ``fastlr fit data.csv`` must work without it. Both
+readers type the cells by the same rules (pandas' own): integers, then
+floats, ``True``/``False`` as booleans, pandas' missing-value words (``NA``,
+``null``, an empty cell, ...) as missing, a UTF-8 byte-order mark ignored,
+integers beyond int64 read as floats; so everything after reading is shared
+and both give the same table.
+
+Both read a CSV in blocks of :data:`CSV_BLOCK_ROWS` rows and keep only the
+chosen columns of each block as float64, so the peak memory of reading is
+about twice the final X (the blocks, then X), not several copies of the file.
+A ``.npz`` member is refused before it is decompressed when it would expand
+beyond the memory available (:data:`MAX_EXPANDED_BYTES`).
 
 Every problem with a file (a missing column, a cell that is not a number, a
-missing value) raises :class:`DataError` with a message naming the file, the
-column and the row: the command line prints it as one line.
+missing value, a damaged or truncated file) raises :class:`DataError` with a
+message naming the file, the column and the row: the command line prints it
+as one line.
 """
 
 import csv
+import itertools
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+
+from fastlr import memory
+
+#: Rows per block when reading a CSV file.
+CSV_BLOCK_ROWS = 65_536
+#: pandas' default missing-value words (``pandas._libs.parsers.STR_NA_VALUES``),
+#: used by the standard-library reader too.
+NA_STRINGS = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+    "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+#: pandas' default words for booleans.
+BOOLEAN_WORDS = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
+#: The most bytes one .npz member may expand to; None: the memory available now.
+MAX_EXPANDED_BYTES = None
 
 
 class DataError(ValueError):
@@ -28,7 +57,7 @@ class Table:
 
     X : ndarray of shape (n_samples, n_features), float64, finite
     y : ndarray of shape (n_samples,) or None
-        Labels (numbers or strings), None when no target was asked for.
+        Labels (numbers, booleans or strings), None when no target was asked for.
     feature_names : list of str or None
         Names of the columns of X; None for unnamed arrays (.npy, .npz).
     """
@@ -38,7 +67,7 @@ class Table:
     feature_names: Optional[list]
 
 
-def read_table(path, target=None, feature_names=None, labelled=False):
+def read_table(path, target=None, feature_names=None, labelled=False, drop=None):
     """Read ``path`` into a :class:`Table`.
 
     Parameters
@@ -52,8 +81,13 @@ def read_table(path, target=None, feature_names=None, labelled=False):
         None), unless ``labelled``.
     feature_names : sequence of str or None
         For CSV: take exactly these columns, in this order, as X (the columns a
-        model was fitted on; others, such as the target, are ignored). None: every
-        column but the target.
+        model was fitted on, or ``fastlr fit --features``); others are ignored.
+        None: every column but the target and ``drop``.
+    labelled : bool
+        Labels are required: without ``target``, the reader's default (``y``
+        for .npz) or a :class:`DataError`.
+    drop : sequence of str or None
+        For CSV: columns that are not features (an id column, say).
 
     Raises
     ------
@@ -71,76 +105,166 @@ def read_table(path, target=None, feature_names=None, labelled=False):
         target = reader.default_target
         if target is None:
             raise DataError(f"{path}: name the column that holds the labels (fastlr fit --target COLUMN)")
-    return reader.read(path, target, feature_names)
+    if (feature_names is not None or drop) and not reader.named_columns:
+        raise DataError(f"{path}: columns are chosen by name only in CSV files; {suffix} columns have no names")
+    return reader.read(path, target, feature_names, list(drop or ()))
 
 
 # -- CSV ----------------------------------------------------------------------
+def _plain(cell):
+    """Python reads '1_000' and non-ASCII digits as numbers; pandas (and most tools) do not."""
+    if "_" in cell or not cell.isascii():
+        raise ValueError(cell)
+    return cell
+
+
+def _integers(cells):
+    values = [int(_plain(cell)) for cell in cells]
+    try:
+        return np.array(values, dtype=np.int64)
+    except OverflowError:  # beyond int64: pandas reads these as numbers too, so float64
+        return np.array(values, dtype=np.float64)
+
+
+def _floats(cells):
+    return np.array([np.nan if cell.strip() in NA_STRINGS else float(_plain(cell)) for cell in cells])
+
+
+def _booleans(cells):
+    return np.array([BOOLEAN_WORDS[cell] for cell in cells], dtype=bool)
+
+
 def _parse_cells(cells):
-    """A column of CSV strings as pandas would type it: int64, float64 (empty
-    cells NaN) or, when any cell is not a number, an object array."""
-    try:
-        return np.array([int(cell) for cell in cells], dtype=np.int64)
-    except ValueError:
-        pass
-    try:
-        return np.array([float(cell) if cell.strip() else np.nan for cell in cells])
-    except ValueError:
-        return np.array([cell if cell.strip() else np.nan for cell in cells], dtype=object)
+    """A column of CSV strings typed as pandas types it: int64, float64 (missing
+    cells NaN), bool, or, when no rule fits every cell, an object array of the
+    strings (missing cells NaN)."""
+    for parse in (_integers, _floats, _booleans):
+        try:
+            return parse(cells)
+        except (ValueError, KeyError):
+            pass
+    return np.array([np.nan if cell.strip() in NA_STRINGS else cell for cell in cells], dtype=object)
 
 
-def _csv_columns_stdlib(path):
-    with open(path, newline="", encoding="utf-8") as file:
-        rows = [row for row in csv.reader(file) if row]  # pandas skips blank lines too
-    if not rows:
+def _header(path):
+    """The column names of a CSV file, read with the csv module (a byte-order mark dropped)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            header = next((row for row in csv.reader(file) if row), None)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not a UTF-8 CSV file: {exc}") from None
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a CSV file with a header: {exc}") from None
+    if header is None:
         raise DataError(f"{path} is empty; a header row with column names is needed")
-    header, data = rows[0], rows[1:]
-    for number, row in enumerate(data, start=1):
-        if len(row) != len(header):
-            raise DataError(f"{path}: data row {number} has {len(row)} fields, the header has {len(header)}")
-    if len(set(header)) != len(header):
-        raise DataError(f"{path}: the header repeats column names: {header}")
-    return {name: _parse_cells([row[j] for row in data]) for j, name in enumerate(header)}
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path}: the header repeats column names: {', '.join(repeated)}")
+    return header
 
 
-def _csv_columns(path):
-    """Column name to 1-D array, in file order."""
+def _csv_blocks_stdlib(path, header):
+    """Blocks of rows as {column name: 1-D array}, typed by :func:`_parse_cells`."""
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        rows = (row for row in csv.reader(file) if row)  # pandas skips blank lines too
+        next(rows)
+        number = 0
+        while True:
+            block = list(itertools.islice(rows, CSV_BLOCK_ROWS))
+            if not block:
+                return
+            for row in block:
+                number += 1
+                if len(row) != len(header):
+                    raise DataError(f"{path}: data row {number} has {len(row)} fields, the header has {len(header)}")
+            yield {name: _parse_cells([row[j] for row in block]) for j, name in enumerate(header)}
+
+
+def _csv_blocks_pandas(pandas, path, header):
+    try:
+        for frame in pandas.read_csv(path, chunksize=CSV_BLOCK_ROWS, names=header, header=0):
+            yield {name: frame[name].to_numpy() for name in header}
+    except (pandas.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not a CSV file with a header: {' '.join(str(exc).split())}") from None
+
+
+def _csv_blocks(path, header):
     try:
         import pandas
     except ImportError:
-        return _csv_columns_stdlib(path)
-    try:
-        frame = pandas.read_csv(path)
-    except (pandas.errors.ParserError, pandas.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} is not a CSV file with a header: {' '.join(str(exc).split())}") from None
-    return {str(name): frame[name].to_numpy() for name in frame.columns}
+        return _csv_blocks_stdlib(path, header)
+    return _csv_blocks_pandas(pandas, path, header)
 
 
-def _read_csv(path, target, feature_names):
-    columns = _csv_columns(path)
-    n_rows = len(next(iter(columns.values())))
-    if n_rows == 0:
-        raise DataError(f"{path} has a header but no data rows")
-    y = None
-    if target is not None:
-        if target not in columns:
-            raise DataError(f"{path} has no column {target!r}; its columns are {', '.join(columns)}")
-        y = _labels(path, f"target column {target!r}", columns[target])
-    names = list(feature_names) if feature_names is not None else [name for name in columns if name != target]
-    missing = [name for name in names if name not in columns]
-    if missing:
-        raise DataError(f"{path} lacks the feature columns {', '.join(missing)} that the model was fitted on")
+def _read_csv(path, target, feature_names, drop):
+    header = _header(path)
+    unknown = [name for name in ([] if target is None else [target]) + drop if name not in header]
+    if unknown:
+        raise DataError(f"{path} has no column {', '.join(map(repr, unknown))}; its columns are {', '.join(header)}")
+    if feature_names is not None:
+        names = list(feature_names)
+        missing = [name for name in names if name not in header]
+        if missing:
+            raise DataError(f"{path} lacks the feature columns {', '.join(missing)}")
+        if target in names:
+            raise DataError(f"{path}: the target column {target!r} cannot also be a feature")
+    else:
+        names = [name for name in header if name != target and name not in drop]
     if not names:
-        raise DataError(f"{path} has no feature columns besides the target {target!r}")
-    X = np.column_stack([_numeric(path, f"column {name!r}", columns[name]) for name in names])
+        raise DataError(f"{path} has no feature columns besides the target {target!r} and those dropped")
+    X_blocks, y_blocks, first_row = [], [], 1
+    for block in _csv_blocks(path, header):
+        rows = len(block[header[0]])
+        if rows == 0:
+            continue
+        X_blocks.append(np.column_stack([_numeric(path, f"column {name!r}", block[name], first_row) for name in names]))
+        if target is not None:
+            y_blocks.append(block[target])
+        first_row += rows
+    if not X_blocks:
+        raise DataError(f"{path} has a header but no data rows")
+    X = np.concatenate(X_blocks)
+    del X_blocks
+    y = None if target is None else _labels(path, f"target column {target!r}", _joined(y_blocks))
     return Table(X, y, names)
 
 
+def _joined(blocks):
+    """Blocks of labels as one array; blocks typed differently (numbers in one,
+    words in another) become an object array, as pandas reads such a column."""
+    if len({block.dtype.kind for block in blocks}) > 1 and any(block.dtype.kind == "O" for block in blocks):
+        return np.concatenate([block.astype(object) for block in blocks])
+    return np.concatenate(blocks)
+
+
 # -- NumPy files --------------------------------------------------------------
+#: What a damaged or truncated NumPy file raises while it is read.
+_DAMAGED_FILE = (ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
 def _load_array_file(path):
     try:
         return np.load(path, allow_pickle=False)  # a pickle inside could run code
-    except ValueError as exc:
-        raise DataError(f"{path} is not a NumPy file of numbers or strings: {exc}") from None
+    except _DAMAGED_FILE as exc:
+        raise DataError(f"{path} is not a NumPy file of numbers or strings (damaged or truncated?): {exc}") from None
+
+
+def _member(path, arrays, name):
+    """Array ``name`` of an open .npz, after checking what it expands to against the memory limit."""
+    limit = MAX_EXPANDED_BYTES if MAX_EXPANDED_BYTES is not None else memory.available_bytes()
+    try:
+        expanded = arrays.zip.getinfo(f"{name}.npy").file_size
+    except KeyError:
+        expanded = 0
+    if limit is not None and expanded > limit:
+        raise DataError(
+            f"{path}: array {name!r} expands to {memory.describe(expanded)}, more than the {memory.describe(limit)} "
+            "of memory available; save X uncompressed (.npy) and fit it in chunks (fastlr.distributed.from_npy)"
+        )
+    try:
+        return arrays[name]
+    except _DAMAGED_FILE as exc:
+        raise DataError(f"{path}: array {name!r} cannot be read (damaged or truncated?): {exc}") from None
 
 
 def _matrix(path, what, array):
@@ -151,7 +275,7 @@ def _matrix(path, what, array):
     return np.column_stack([_numeric(path, f"{what} column {j}", array[:, j]) for j in range(array.shape[1])])
 
 
-def _read_npy(path, target, feature_names):
+def _read_npy(path, target, feature_names, drop):
     array = _load_array_file(path)
     y = None
     if target is not None:
@@ -166,14 +290,17 @@ def _read_npy(path, target, feature_names):
     return Table(_matrix(path, "the array", array), y, None)
 
 
-def _read_npz(path, target, feature_names):
-    with _load_array_file(path) as arrays:
+def _read_npz(path, target, feature_names, drop):
+    arrays = _load_array_file(path)
+    if not isinstance(arrays, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} holds a single array, not an .npz archive of named arrays")
+    with arrays:
         wanted = ["X"] if target is None else ["X", target]
         missing = [key for key in wanted if key not in arrays.files]
         if missing:
             raise DataError(f"{path} has no array {', '.join(missing)}; its arrays are {', '.join(arrays.files)}")
-        X = _matrix(path, "X", arrays["X"])
-        y = None if target is None else _labels(path, f"array {target!r}", arrays[target])
+        X = _matrix(path, "X", _member(path, arrays, "X"))
+        y = None if target is None else _labels(path, f"array {target!r}", _member(path, arrays, target))
     if y is not None and y.shape != (X.shape[0],):
         raise DataError(f"{path}: {target!r} has shape {y.shape}, expected ({X.shape[0]},), one label per row of X")
     return Table(X, y, None)
@@ -181,46 +308,66 @@ def _read_npz(path, target, feature_names):
 
 @dataclass(frozen=True)
 class Reader:
-    read: Callable  # (path, target, feature_names) -> Table
+    read: Callable  # (path, target, feature_names, drop) -> Table
     default_target: Optional[str]  # the labels when none are named, for fitting
+    named_columns: bool  # columns can be chosen by name (--features, --drop)
 
 
 READERS = {
-    ".csv": Reader(_read_csv, None),
-    ".npz": Reader(_read_npz, "y"),
-    ".npy": Reader(_read_npy, None),
+    ".csv": Reader(_read_csv, None, True),
+    ".npz": Reader(_read_npz, "y", False),
+    ".npy": Reader(_read_npy, None, False),
 }
 
 
 # -- shared checks --------------------------------------------------------------
-def _numeric(path, what, values):
-    """``values`` as finite float64, or a :class:`DataError` naming the first bad row."""
+def _numeric(path, what, values, first_row=1):
+    """``values`` as finite float64, or a :class:`DataError` naming the first bad row
+    (``first_row`` is the data row number of ``values[0]``)."""
     if values.dtype.kind not in "biuf":
-        for row, value in enumerate(values, start=1):
+        numbers = np.empty(len(values))
+        for row, value in enumerate(values.tolist()):
             try:
-                float(value)
+                numbers[row] = float(_plain(value) if isinstance(value, str) else value)
             except (TypeError, ValueError):
-                raise DataError(f"{path}: {what} is not numeric (data row {row}: {value!r})") from None
+                raise DataError(f"{path}: {what} is not numeric (data row {row + first_row}: {value!r})") from None
+        values = numbers
     values = values.astype(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         raise DataError(
             f"{path}: {what} has {int(bad.sum())} missing or infinite values (first in data row "
-            f"{int(bad.argmax()) + 1}); fill or drop them first"
+            f"{int(bad.argmax()) + first_row}); fill or drop them first"
         )
     return values
 
 
 def _labels(path, what, values):
     """Class labels; labels stored as floats with integral values (0.0, 1.0, as
-    in any .npy matrix) become integers, so predictions print as ``1``, not ``1.0``."""
+    in any .npy matrix) become integers, so predictions print as ``1``, not ``1.0``;
+    bytes (a NumPy ``S`` array) become text."""
     if values.ndim != 1:
         raise DataError(f"{path}: {what} must be 1-D, got shape {values.shape}")
-    missing = np.array([isinstance(v, float) and np.isnan(v) for v in values.tolist()], dtype=bool)
+    if values.dtype.kind == "S":
+        try:
+            values = np.char.decode(values, "utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: {what} holds bytes that are not UTF-8 text") from None
+    if values.dtype.kind not in "biufUO":
+        raise DataError(f"{path}: {what} must hold numbers, booleans or text, got dtype {values.dtype}")
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+    elif values.dtype.kind == "O":
+        missing = np.array([isinstance(v, float) and np.isnan(v) for v in values.tolist()], dtype=bool)
+    else:
+        missing = np.zeros(len(values), dtype=bool)
     if missing.any():
         raise DataError(
             f"{path}: {what} has {int(missing.sum())} missing labels (first in data row {int(missing.argmax()) + 1})"
         )
     if values.dtype.kind == "f" and np.all(values == np.round(values)):
         return values.astype(np.int64)
+    if values.dtype.kind == "O" and len({type(v) for v in values.tolist()}) > 1:
+        # Numbers and words in one column: as text, so that the classes can be sorted.
+        return values.astype(str)
     return values

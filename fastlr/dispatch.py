@@ -117,7 +117,7 @@ _BUILT_IN = {
         ),
         BackendEntry(
             "numba-parallel",
-            "@njit(parallel=True), one fused pass over X, per-thread accumulators",
+            "@njit(nogil=True), one fused pass over X, one row range per thread",
             _numba_missing,
             _from_module("fastlr.kernels.numba_parallel"),
             _from_module("fastlr.kernels.sparse_numba_parallel"),

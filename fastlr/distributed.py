@@ -134,6 +134,35 @@ def _chunk_gram_product(X, sample_weight=None, *, backend, v, intercept, length)
     return product[None, :]
 
 
+def _chunk_hessian_product(X, y, sample_weight=None, *, backend, n_classes, w, b, v_w, v_b, length):
+    """Σs_c · (∇² of the chunk's mean loss at (w, b)) · (v_w, v_b), flattened after Σs_c, shape (1, length).
+
+    The chunk's curvature (D, or P for the softmax) is computed here from (w, b)
+    and used at once, so nothing m-long outlives the task.
+    """
+    kernels = get_backend(backend)
+    sums = np.zeros((1, length))
+    weight = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+    if weight == 0.0:
+        return sums
+    if sample_weight is not None:
+        sample_weight = kernels.to_device(sample_weight)
+    w, b, y = kernels.to_device(w), kernels.to_device(b), kernels.to_device(y)
+    if n_classes == 1:
+        curvature = kernels.cost_gradient_curvature(X, y, w, b, sample_weight)[3]
+        parts = kernels.hessian_product(X, curvature, kernels.to_device(v_w), v_b)
+    else:
+        probabilities = kernels.softmax_cost_gradient_probabilities(X, y, w, b, sample_weight)[3]
+        parts = kernels.softmax_hessian_product(
+            X, probabilities, sample_weight, kernels.to_device(v_w), kernels.to_device(v_b)
+        )
+    sums[0, 0] = weight
+    sums[0, 1:] = weight * np.concatenate(
+        [np.asarray(kernels.to_host(part), dtype=np.float64).ravel() for part in parts]
+    )
+    return sums
+
+
 class ChunkedBackend(Backend):
     """The training half of the kernel contract, over row-chunked dask arrays.
 
@@ -216,6 +245,33 @@ class DaskObjective(Objective):
     def largest_row_norm(self):
         ones = 1.0 if self.fit_intercept else 0.0
         return float(da.einsum("ij,ij->i", self.X, self.X).max().compute()) + ones
+
+    def row_sample(self, rows):
+        """Every row: chunks give no cheap random rows, so Newton-CG's Hessian and start use all."""
+        return self
+
+    def check_finite_inputs(self):
+        """Nothing to scan: X was checked finite chunk by chunk when it was prepared."""
+
+    def value_gradient_curvature(self, theta):
+        """(F, ∇F, θ): here the curvature is θ itself; each Hessian-vector product
+        recomputes D (or P) chunk by chunk in the task that multiplies by it."""
+        return (*self.value_and_gradient(theta), theta)
+
+    def hessian_product(self, curvature, v):
+        """∇²F(θ) v (see :meth:`Objective.hessian_product`), θ = ``curvature``: one map-reduce."""
+        w, b = self.unpack(curvature)
+        V = v[: self.n_weights].reshape(np.shape(w))
+        v_b = v[self.n_weights:] if self.fit_intercept else np.zeros(self.n_classes)
+        sums = _sum_over_chunks(
+            _chunk_hessian_product, self.X, [self.y, self.sample_weight], 1 + self.n_classes * (self.n_features + 1),
+            backend=self.backend.chunk_backend, n_classes=self.n_classes, w=w, b=b,
+            v_w=V.astype(self.X.dtype), v_b=v_b[0] if self.n_classes == 1 else v_b,
+        )
+        product_w, product_b = np.split(sums[1:] / sums[0], [self.n_weights])
+        product = self.pack(product_w, product_b)
+        product[: self.n_weights] += self.l2_strength * v[: self.n_weights]
+        return product
 
 
 # -- validation: the rules of fastlr.validation, computed chunk by chunk --------------------
@@ -414,7 +470,7 @@ def fit(estimator, X, y, sample_weight=None, *, persist="auto"):
     """Fit ``estimator`` (a :class:`fastlr.LogisticRegression`) on dask data, choosing ``persist``.
 
     ``estimator.fit`` does the same with ``persist="auto"``. Solvers
-    ``"lbfgs"``, ``"newton"``, ``"fista"`` and full-batch ``"gd"`` work;
+    ``"lbfgs"``, ``"newton"``, ``"newton-cg"``, ``"fista"`` and full-batch ``"gd"`` work;
     mini-batch descent does not (it needs random rows).
 
     Parameters
@@ -447,6 +503,14 @@ _PREDICTIONS = {
 }
 
 
+def _predict_chunk(estimator, method, trailing, dtype, X):
+    """``estimator.method(X)`` for one chunk; a chunk without rows (a filtered
+    array's) gives an empty result of the right shape, on the chunk's device."""
+    if X.shape[0] == 0:
+        return estimator._prediction_backend(X).xp.empty((0, *trailing), dtype=dtype)
+    return getattr(estimator, method)(X)
+
+
 def predict_lazily(estimator, method, X):
     """``estimator.method`` on each row chunk of dask X: a lazy dask array.
 
@@ -469,7 +533,7 @@ def predict_lazily(estimator, method, X):
         dtype, meta = label_dtype, np.empty((0,) * ndim, dtype=label_dtype)
     # A shallow copy is a snapshot: fit rebinds coef_ and the other attributes, never mutates them.
     return X.map_blocks(
-        getattr(copy.copy(estimator), method),
+        partial(_predict_chunk, copy.copy(estimator), method, trailing, dtype),
         chunks=(X.chunks[0], *((size,) for size in trailing)),
         drop_axis=[] if trailing else [1],
         dtype=dtype,

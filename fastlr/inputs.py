@@ -7,7 +7,8 @@ weights into sample weights and the placement on the backend's device, and
 returns one :class:`~fastlr.training_data.TrainingData`:
 
 - :class:`InMemoryInput`: NumPy arrays and everything NumPy can read (lists,
-  DataFrames, memory maps) on the host backends; CuPy arrays, checked on the
+  DataFrames, memory maps, PyTorch CPU tensors viewed through DLPack) on the
+  host backends; CuPy arrays and other CUDA arrays (PyTorch), checked on the
   device, on ``cupy``; host data with ``backend="cupy"`` is copied there once.
 - :class:`SparseInput`: sparse matrices and arrays (``scipy.sparse`` in any
   format, ``cupyx.scipy.sparse`` on the GPU), as canonical CSR, computed on
@@ -20,29 +21,37 @@ A new kind of input is one more adapter class with ``handles`` and
 nothing downstream changes.
 """
 
+from functools import partial
+
 import numpy as np
 import scipy.sparse
 
-from fastlr import validation
+from fastlr import array_api, validation
 from fastlr.dispatch import get_backend, get_sparse_backend, is_dask_array, resolve_backend_name
 from fastlr.kernels.base import is_device_sparse
-from fastlr.objective import SparseObjective
+from fastlr.objective import Objective, SparseObjective
 from fastlr.training_data import TrainingData
 
 
-def _placed(X, y, sample_weight, kernels, name, class_weight, **extra):
+def _placed(X, y, sample_weight, kernels, name, class_weight, estimator_name, objective=Objective, **extra):
     """Labels encoded, everything on the backend's device, class weights folded: the TrainingData."""
-    classes, y_index = encode_labels(y, kernels)
-    validation.check_classes(classes)
+    xp = kernels.xp
+    if xp is not np and y.dtype.kind in "biuf":
+        y = kernels.to_device(y)  # numeric labels are encoded where X will be
+    classes, y_index = validation.encode_labels(y, xp if kernels.accepts(y) else np, kernels.to_host)
+    validation.check_class_count(classes)
     # The one copy of a fit to the device (a no-op on the CPU and for device input).
     X = kernels.to_device(X)
     y_index = kernels.to_device(y_index)
     if sample_weight is not None:
         sample_weight = kernels.to_device(sample_weight)
     sample_weight = validation.fold_class_weight(
-        class_weight, classes, y_index, sample_weight, xp=kernels.xp, to_host=kernels.to_host, dtype=X.dtype
+        class_weight, classes, y_index, sample_weight, xp=xp, to_host=kernels.to_host, dtype=X.dtype
     )
-    return TrainingData(X, y_index, classes, sample_weight, kernels, name, **extra)
+    return TrainingData(
+        X, y_index, classes, sample_weight, kernels, name, objective=partial(objective, estimator_name=estimator_name),
+        **extra,
+    )
 
 
 class InMemoryInput:
@@ -54,18 +63,20 @@ class InMemoryInput:
 
     @staticmethod
     def prepare(X, y, sample_weight, *, backend, class_weight, estimator_name):
+        # Arrays of other libraries (PyTorch, ...): NumPy views in host memory, as they are on a GPU.
+        X, y, sample_weight = (array_api.computable(array) for array in (X, y, sample_weight))
         name = resolve_backend_name(backend, X)
         kernels = get_backend(name)
         xp = kernels.xp
         if kernels.accepts(X) and xp is not np:
             # Device data stays where it is (other CUDA arrays are viewed, not copied) and is checked there.
-            X = validation.check_device_matrix(xp.asarray(X), xp)
+            X = validation.check_device_matrix(xp.asarray(X), xp, finite=False)
             y = validation.check_device_labels(y, X.shape[0], xp)
             sample_weight = validation.check_device_sample_weight(sample_weight, X.shape[0], X.dtype, xp)
             feature_names = None
         else:
             X, y, sample_weight, feature_names = validation.check_host_fit_data(X, y, sample_weight, estimator_name)
-        return _placed(X, y, sample_weight, kernels, name, class_weight, feature_names=feature_names)
+        return _placed(X, y, sample_weight, kernels, name, class_weight, estimator_name, feature_names=feature_names)
 
 
 def is_sparse_matrix(X) -> bool:
@@ -99,7 +110,7 @@ class SparseInput:
             X, y, sample_weight, _ = validation.check_host_fit_data(
                 X, y, sample_weight, estimator_name, accept_sparse="csr"
             )
-        return _placed(X, y, sample_weight, kernels, name, class_weight, objective=SparseObjective)
+        return _placed(X, y, sample_weight, kernels, name, class_weight, estimator_name, objective=SparseObjective)
 
     @staticmethod
     def for_prediction(estimator, X, backend):
@@ -136,11 +147,3 @@ def prepare_training_data(X, y, sample_weight=None, *, backend="auto", class_wei
         X, y, sample_weight, backend=backend, class_weight=class_weight, estimator_name=estimator_name
     )
 
-
-def encode_labels(y, kernels):
-    """``classes_`` (on the host) and each row's class index, kept where y lives
-    (a GPU sort for device labels instead of a round trip through the host)."""
-    if hasattr(y, "__cuda_array_interface__"):
-        classes, y_index = kernels.xp.unique(y, return_inverse=True)
-        return np.asarray(kernels.to_host(classes)), y_index
-    return np.unique(y, return_inverse=True)

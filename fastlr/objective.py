@@ -20,7 +20,36 @@ import copy
 
 import numpy as np
 
+from fastlr import validation
+
+#: Seed of :meth:`Objective.row_sample`: a sample changes how fast a solver gets to
+#: the optimum, never the optimum, and the same data always gets the same sample.
+ROW_SAMPLE_SEED = 0
+
+#: The class share a class without any weight counts with in :meth:`Objective.prior_start`.
+PRIOR_FLOOR = 1e-12
+
 PENALTY_L1_RATIO = {"l2": 0.0, "l1": 1.0, None: 0.0, "none": 0.0}
+
+
+def min_norm_subgradient(xp, theta, gradient, n_weights, l1_strength):
+    """max_j |∂_j F|: the max-norm of the minimum-norm subgradient of F = f + λ₁‖w‖₁.
+
+    ``gradient`` is ∇f, the smooth part's; the first ``n_weights`` entries of θ
+    are penalized (w), the rest (intercepts) are not. For a weight at zero the
+    subgradient interval is ∇_j f ± λ₁, whose smallest member is
+    max(|∇_j f| − λ₁, 0); elsewhere it is ∇_j f + λ₁ sign(w_j). ``xp`` is the
+    namespace of θ (a solver on the host passes NumPy).
+    """
+    if l1_strength == 0.0:
+        return xp.abs(gradient).max()
+    weights, grad_w = theta[:n_weights], gradient[:n_weights]
+    at_zero = xp.maximum(xp.abs(grad_w) - l1_strength, 0.0)
+    off_zero = xp.abs(grad_w + l1_strength * xp.sign(weights))
+    worst = xp.where(weights == 0, at_zero, off_zero).max()
+    if len(gradient) > n_weights:
+        worst = xp.maximum(worst, xp.abs(gradient[n_weights:]).max())
+    return worst
 
 
 def l1_ratio_of(penalty, l1_ratio):
@@ -46,11 +75,19 @@ class Objective:
         1 for the binary problem, K ≥ 2 for the softmax.
     C, penalty, l1_ratio, fit_intercept
         As in :class:`fastlr.LogisticRegression`. ``C=inf`` means no penalty.
+    estimator_name : str
+        Named in the error about non-finite X, as scikit-learn's validation does.
+    memo : dict or None
+        Shared by the objectives of a regularization path (the same X, y and
+        weights, another C): the backend's data term at the last θ evaluated,
+        so that the next C's first evaluation, at that θ, costs no pass over X.
     """
 
     def __init__(self, backend, X, y, sample_weight, *, n_classes=1, C=1.0, penalty="l2",
-                 l1_ratio=None, fit_intercept=True):
+                 l1_ratio=None, fit_intercept=True, estimator_name="LogisticRegression", memo=None):
         self.backend = backend
+        self.estimator_name = estimator_name
+        self.memo = memo
         self.xp = backend.xp
         self.X, self.y, self.sample_weight = X, y, sample_weight
         self.n_classes = n_classes
@@ -63,10 +100,14 @@ class Objective:
         self.l2_strength = (1.0 - rho) * strength
         self.n_weights = n_classes * self.n_features
         self.n_params = self.n_weights + (n_classes if fit_intercept else 0)
+        self._row_samples = {}
         if n_classes == 1:
             self._cost, self._cost_gradient = backend.cost, backend.cost_gradient
+            self._curvature_pass, self._data_hessian_product = backend.cost_gradient_curvature, _binary_product
         else:
             self._cost, self._cost_gradient = backend.softmax_cost, backend.softmax_cost_gradient
+            self._curvature_pass = backend.softmax_cost_gradient_probabilities
+            self._data_hessian_product = _softmax_product
 
     @property
     def n_samples(self):
@@ -79,7 +120,20 @@ class Objective:
         part.X, part.y = self.X[rows], self.y[rows]
         part.sample_weight = None if self.sample_weight is None else self.sample_weight[rows]
         part.total_weight = float(len(rows) if part.sample_weight is None else part.sample_weight.sum())
+        part._row_samples = {}
+        part.memo = None  # the memo holds the full data term, not this subset's
         return part
+
+    def row_sample(self, rows):
+        """F estimated on ``rows`` rows drawn without replacement (seeded, in row order), or
+        this objective when it has no more rows than that. Memoized: the rows are copied
+        once per objective, however many solver stages use them."""
+        if self.n_samples <= rows:
+            return self
+        if rows not in self._row_samples:
+            drawn = np.sort(np.random.default_rng(ROW_SAMPLE_SEED).choice(self.n_samples, rows, replace=False))
+            self._row_samples[rows] = self.subset(self.backend.to_device(drawn))
+        return self._row_samples[rows]
 
     # -- parameter layout -------------------------------------------------
     def unpack(self, theta):
@@ -106,6 +160,31 @@ class Objective:
     def zeros(self):
         return self.xp.zeros(self.n_params, dtype=self.xp.float64)
 
+    def prior_start(self):
+        """θ₀ with w = 0 and the intercepts at the log of the (weighted) class shares π.
+
+        That is the minimiser over the intercepts alone: the log-odds log(π₁/π₀)
+        for the binary loss, log π_k (up to a constant) for the softmax, so
+        F(θ₀) is the entropy of the class shares, −Σ π_k log π_k, at most
+        F(0) = log K. A class without weight gets log(``PRIOR_FLOOR``), not −∞.
+        Without an intercept: zeros. One pass over y, none over X.
+        """
+        xp = self.xp
+        theta = self.zeros()
+        if not self.fit_intercept:
+            return theta
+        weights = 1.0 if self.sample_weight is None else self.sample_weight
+        if self.n_classes == 1:
+            positive = float(xp.sum(weights * self.y, dtype=xp.float64)) / self.total_weight
+            shares = np.array([1.0 - positive, positive])
+        else:
+            counts = xp.bincount(self.y, weights=self.sample_weight, minlength=self.n_classes)
+            shares = np.asarray(self.backend.to_host(counts), dtype=np.float64) / self.total_weight
+        logs = np.log(np.maximum(shares, PRIOR_FLOOR))
+        intercepts = logs[1:] - logs[:1] if self.n_classes == 1 else logs
+        theta[self.n_weights:] = xp.asarray(intercepts)
+        return theta
+
     # -- values and derivatives -------------------------------------------
     def _penalty_value(self, weights):
         return 0.5 * self.l2_strength * (weights @ weights)
@@ -117,10 +196,27 @@ class Objective:
             theta[: self.n_weights]
         )
 
+    def _data_term(self, kind, theta, compute):
+        """``compute()``, the backend's data term at θ, or what ``memo`` holds for this θ
+        (a Hessian evaluation also answers a gradient request). Host θ only: on a GPU
+        the comparison would wait for the device."""
+        if self.memo is None or not isinstance(theta, np.ndarray):
+            return compute()
+        key = theta.tobytes()
+        for held in (kind, "hessian"):
+            entry = self.memo.get(held)
+            if entry is not None and entry[0] == key:
+                return entry[1] if held == kind else entry[1][:3]
+        result = compute()
+        self.memo[kind] = (key, result)
+        return result
+
     def value_and_gradient(self, theta):
         """Smooth part of F and its gradient (a float64 vector like θ)."""
         w, b = self.unpack(theta)
-        loss, dw, db = self._cost_gradient(self.X, self.y, w, b, self.sample_weight)
+        loss, dw, db = self._data_term(
+            "gradient", theta, lambda: self._cost_gradient(self.X, self.y, w, b, self.sample_weight)
+        )
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]
         gradient[: self.n_weights] += self.l2_strength * weights
@@ -129,7 +225,9 @@ class Objective:
     def value_gradient_hessian(self, theta):
         """Smooth part of F, its gradient and Hessian (binary problems only)."""
         w, b = self.unpack(theta)
-        loss, dw, db, hessian = self.backend.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
+        loss, dw, db, hessian = self._data_term(
+            "hessian", theta, lambda: self.backend.cost_gradient_hessian(self.X, self.y, w, b, self.sample_weight)
+        )
         xp = self.xp
         gradient = self.pack(dw, db)
         weights = theta[: self.n_weights]
@@ -139,6 +237,39 @@ class Objective:
         diagonal = xp.arange(self.n_weights)
         hessian[diagonal, diagonal] += self.l2_strength
         return loss + self._penalty_value(weights), gradient, hessian
+
+    # -- second order in Hessian-vector form (Newton-CG) ---------------------------
+    def value_gradient_curvature(self, theta):
+        """(smooth F, ∇F, curvature) from one pass over X.
+
+        ``curvature`` is what :meth:`hessian_product` needs to multiply by the
+        Hessian at θ without reading anything but X again: the diagonal
+        d_i = s_i p_i (1 − p_i) / Σs (binary), the probabilities P (softmax).
+        """
+        w, b = self.unpack(theta)
+        loss, dw, db, curvature = self._curvature_pass(self.X, self.y, w, b, self.sample_weight)
+        gradient = self.pack(dw, db)
+        weights = theta[: self.n_weights]
+        gradient[: self.n_weights] += self.l2_strength * weights
+        return loss + self._penalty_value(weights), gradient, curvature
+
+    def hessian_product(self, curvature, v):
+        """∇²F(θ) v for v in θ's layout (float64), one pass over X: the data term at the
+        θ that ``curvature`` came from (:meth:`value_gradient_curvature`) plus λ₂ v_w."""
+        weights = v[: self.n_weights]
+        product = self._data_hessian_product(self, curvature, weights, v[self.n_weights:])
+        product[: self.n_weights] += self.l2_strength * weights
+        return product
+
+    def check_finite_inputs(self):
+        """Raise the ``ValueError`` that validation raised before for NaN or infinity in X.
+
+        Fits do not scan X before they start: every value of X enters the first
+        evaluation, whose cost is then not finite. The record calls this once,
+        on a non-finite first cost, to tell bad input from a diverging solver
+        (:func:`fastlr.validation.check_finite_matrix`).
+        """
+        validation.check_finite_matrix(self.X, self.xp, self.estimator_name)
 
     def full_value(self, smooth_value, theta):
         """F itself: the smooth value plus λ₁‖w‖₁."""
@@ -167,17 +298,7 @@ class Objective:
 
         Zero exactly at the optimum; this is what ``tol`` is compared with.
         """
-        xp = self.xp
-        if self.l1_strength == 0.0:
-            return xp.abs(gradient).max()
-        weights, grad_w = theta[: self.n_weights], gradient[: self.n_weights]
-        lam = self.l1_strength
-        at_zero = xp.maximum(xp.abs(grad_w) - lam, 0.0)
-        off_zero = xp.abs(grad_w + lam * xp.sign(weights))
-        worst = xp.where(weights == 0, at_zero, off_zero).max()
-        if self.fit_intercept:
-            worst = xp.maximum(worst, xp.abs(gradient[self.n_weights:]).max())
-        return worst
+        return min_norm_subgradient(self.xp, theta, gradient, self.n_weights, self.l1_strength)
 
     # -- curvature bounds for step sizes --------------------------------------
     def gram_product(self, v):
@@ -210,12 +331,19 @@ class Objective:
         for _ in range(power_iterations):
             v_new = self.gram_product(v) / self.total_weight
             eigenvalue = float(xp.linalg.norm(v_new))
+            if not np.isfinite(eigenvalue):
+                raise FloatingPointError(
+                    "X is too large in magnitude: XᵀX overflows, so no step size can be chosen; standardize the "
+                    "features (sklearn's StandardScaler)"
+                )
             if eigenvalue == 0.0:
                 break
             v = v_new / eigenvalue
+        # A loss without curvature (X = 0, no intercept, no L2) takes any step: keep 1/L finite.
+        smallest = np.finfo(np.float64).tiny
         return (
-            curvature * eigenvalue + self.l2_strength,
-            curvature * self.largest_row_norm() + self.l2_strength,
+            max(curvature * eigenvalue + self.l2_strength, smallest),
+            max(curvature * self.largest_row_norm() + self.l2_strength, smallest),
         )
 
 
@@ -232,3 +360,25 @@ class SparseObjective(Objective):
         """max_i ‖x̃_i‖² from the stored values (an O(nnz) temporary, once per fit)."""
         ones = 1.0 if self.fit_intercept else 0.0
         return float(self.X.power(2).sum(axis=1).max()) + ones
+
+    def check_finite_inputs(self):
+        """Sparse X was checked for NaN and inf with its structure, before the fit
+        (:func:`fastlr.validation.canonical_csr`); its stored values are checked again."""
+        validation.check_finite_matrix(self.X.data, self.xp, self.estimator_name)
+
+
+def _binary_product(objective, curvature, v_w, v_b):
+    """The binary data term of ∇²F times (v_w, v_b), packed (stored unbound: subsets must use their own X)."""
+    v_b = v_b[0] if objective.fit_intercept else 0.0
+    hw, hb = objective.backend.hessian_product(objective.X, curvature, v_w, v_b)
+    return objective.pack(hw, hb)
+
+
+def _softmax_product(objective, curvature, v_w, v_b):
+    """The softmax data term of ∇²F times (V, v_b), packed."""
+    xp = objective.xp
+    V = v_w.reshape(objective.n_classes, objective.n_features)
+    if not objective.fit_intercept:
+        v_b = xp.zeros(objective.n_classes, dtype=xp.float64)
+    hW, hb = objective.backend.softmax_hessian_product(objective.X, curvature, objective.sample_weight, V, v_b)
+    return objective.pack(hW, hb)

@@ -107,8 +107,9 @@ def _grid_like(grid, X):
 def plot_decision_boundary(model, X, y, ax=None, resolution=200):
     """Data and the model's decision regions, for two features.
 
-    Binary models shade P(class 1) and draw the boundary P = 0.5 (the line
-    w·x + b = 0); multiclass models shade the predicted class.
+    Binary models shade P(class 1), with a colour bar giving its scale, and
+    draw the boundary P = 0.5 (the line w·x + b = 0); multiclass models shade
+    the predicted class (the legend names the classes).
 
     Parameters
     ----------
@@ -137,8 +138,9 @@ def plot_decision_boundary(model, X, y, ax=None, resolution=200):
     grid = _grid_like(np.column_stack([u.ravel(), v.ravel()]), X)
     if len(model.classes_) == 2:
         probability = np.asarray(model.predict_proba(grid))[:, 1].reshape(u.shape)
-        ax.contourf(u, v, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.4)
+        shading = ax.contourf(u, v, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.4)
         ax.contour(u, v, probability, levels=[0.5], colors="k", linewidths=1.5)
+        ax.figure.colorbar(shading, ax=ax, label=f"P({model.classes_[1]})", ticks=np.linspace(0, 1, 6))
     else:
         predicted = np.searchsorted(model.classes_, np.asarray(model.predict(grid))).reshape(u.shape)
         ax.contourf(u, v, predicted, levels=np.arange(len(model.classes_) + 1) - 0.5, cmap="tab10", alpha=0.3)

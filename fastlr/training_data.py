@@ -32,6 +32,10 @@ class TrainingData:
         String column names of a DataFrame X.
     random_rows : bool
         Whether rows can be drawn at random cheaply (mini-batches, validation splits).
+    memo : dict or None
+        Given to every objective built on this data (``Objective(memo=...)``): a
+        regularization path shares one, so each C starts where the last left off
+        without a pass over X.
     """
 
     X: object
@@ -43,6 +47,7 @@ class TrainingData:
     objective: Callable = Objective
     feature_names: Optional[np.ndarray] = None
     random_rows: bool = True
+    memo: Optional[dict] = None
 
     @property
     def n_features(self) -> int:

@@ -19,7 +19,14 @@ import numbers
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, _get_feature_names, check_array, check_X_y, validate_data
+from sklearn.utils.validation import (
+    _assert_all_finite,
+    _check_sample_weight,
+    _get_feature_names,
+    check_array,
+    check_X_y,
+    validate_data,
+)
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -48,6 +55,15 @@ def check_finite(all_finite, name="X"):
         raise ValueError(f"Input {name} contains NaN or infinity")
 
 
+def check_finite_matrix(X, xp, estimator_name):
+    """``ValueError`` for NaN or infinity in X, with the message of the check a fit skipped:
+    scikit-learn's for host arrays (its ``check_array``), ``check_finite``'s on a device."""
+    if xp is np:
+        _assert_all_finite(X, input_name="X", estimator_name=estimator_name)
+    else:
+        check_finite(bool(xp.isfinite(X).all()))
+
+
 def check_weight_summary(all_finite, minimum, total, name="sample_weight"):
     """Weights must be finite, non-negative, and sum to a positive, finite total."""
     check_finite(all_finite, name)
@@ -62,6 +78,11 @@ def check_weight_summary(all_finite, minimum, total, name="sample_weight"):
 def check_classes(classes):
     """``classes`` (sorted, unique) must be class labels, at least two of them."""
     check_classification_targets(classes)
+    check_class_count(classes)
+
+
+def check_class_count(classes):
+    """At least two classes (labels already known to be class labels)."""
     if len(classes) < 2:
         raise ValueError(
             f"fastlr needs samples of at least 2 classes in the data, but y holds only one class: {classes[0]!r}"
@@ -102,29 +123,46 @@ def fold_class_weight(class_weight, classes, y_index, sample_weight, *, xp, to_h
     """
     if class_weight is None:
         return sample_weight
-    counts = None
-    if isinstance(class_weight, str) and class_weight == "balanced":
-        counts = to_host(xp.bincount(y_index, weights=sample_weight, minlength=len(classes)))
-    per_row = xp.asarray(class_weights(class_weight, classes, counts).astype(dtype))[y_index]
+    # The (sample-weighted) count of each class: what "balanced" needs, and what
+    # gives the total of the folded weights without another pass over the rows.
+    counts = np.asarray(to_host(xp.bincount(y_index, weights=sample_weight, minlength=len(classes))), dtype=np.float64)
+    per_class = class_weights(class_weight, classes, counts)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(counts @ per_class)
+    check_weight_summary(True, 0.0, total, name="sample_weight times class_weight")
+    with np.errstate(over="ignore"):
+        representable = np.all(np.isfinite(per_class.astype(dtype)))
+    if not representable:
+        raise ValueError(f"class_weight values {per_class.tolist()} overflow {np.dtype(dtype).name}; scale them down")
+    per_row = xp.asarray(per_class.astype(dtype))[y_index]
     return per_row if sample_weight is None else sample_weight * per_row
 
 
 # -- host data: scikit-learn's validation ------------------------------------------------
 def check_host_fit_data(X, y, sample_weight, estimator_name, accept_sparse=False):
-    """(X, y, sample_weight, feature_names) validated by scikit-learn's rules.
+    """(X, y, sample_weight, feature_names) validated by scikit-learn's rules, but one.
 
-    Raises ``ValueError`` naming the problem: X not 2-D, empty, NaN or inf in X
-    or the weights, y of the wrong length or not class labels, bad weights.
-    ``accept_sparse="csr"``: sparse X comes back as canonical CSR.
+    Raises ``ValueError`` naming the problem: X not 2-D or empty, NaN or inf in
+    y or the weights, y of the wrong length, bad weights. Two checks are left
+    to later steps that make them without a pass of their own: NaN or inf in
+    dense X shows in the fit's first evaluation, which then raises scikit-learn's
+    message (:meth:`fastlr.objective.Objective.check_finite_inputs`), and y's
+    label type is checked where the labels are encoded
+    (:func:`encode_labels`). ``accept_sparse="csr"``: sparse X comes back as
+    canonical CSR (:func:`canonical_csr`), whose stored values are checked for
+    NaN and inf here, in the O(nnz) pass that checks its structure anyway.
     """
     feature_names = _get_feature_names(X)
-    X, y = check_X_y(X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse=accept_sparse, estimator=estimator_name)
+    X, y = check_X_y(
+        X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse=accept_sparse, estimator=estimator_name,
+        ensure_all_finite=bool(accept_sparse),
+    )
     if accept_sparse:
         X = canonical_csr(X)
-    check_classification_targets(y)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-        total = float(sample_weight.sum(dtype=np.float64))
+        with np.errstate(over="ignore"):
+            total = float(sample_weight.sum(dtype=np.float64))
         check_weight_summary(True, 0.0, total)
     return X, y, sample_weight, feature_names
 
@@ -179,11 +217,13 @@ def check_sparse_predict_data(estimator, X):
 
 
 # -- device data: the same rules, computed on the device --------------------------------------
-def check_device_matrix(X, xp, n_features=None):
-    """A CuPy X, checked on the device: 2-D, non-empty, finite, float, C-contiguous."""
+def check_device_matrix(X, xp, n_features=None, finite=True):
+    """A CuPy X, checked on the device: 2-D, non-empty, float, C-contiguous, and finite
+    unless ``finite=False`` (a fit, whose first evaluation sees every value)."""
     check_matrix_shape(X.shape, n_features)
     X = X.astype(float_dtype(X.dtype), copy=False)
-    check_finite(bool(xp.isfinite(X).all()))
+    if finite:
+        check_finite(bool(xp.isfinite(X).all()))
     return xp.ascontiguousarray(X)
 
 
@@ -215,3 +255,54 @@ def check_device_sample_weight(sample_weight, m, dtype, xp):
 
 def is_real_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# -- labels -------------------------------------------------------------------------------
+#: Non-negative integer labels below this are counted (``bincount``) rather than sorted.
+COUNTED_LABELS = 2**16
+
+
+def encode_labels(y, xp, to_host):
+    """(classes, y_index): the sorted distinct labels (on the host) and each row's index
+    into them (where y lives, as ``xp`` integers); ``ValueError`` unless y holds class labels.
+
+    Numeric labels take O(m) paths without a sort: two distinct values, or
+    integers (integral floats) in 0..``COUNTED_LABELS`` − 1, counted and mapped
+    through a table (the identity when they are already 0..K−1). Other labels
+    (strings, negative or huge integers) are checked by scikit-learn's rules
+    and sorted (``unique``).
+    """
+    codes = _numeric_codes(y, xp, to_host) if y.dtype.kind in "biuf" else None
+    if codes is not None:
+        return codes
+    if y.dtype.kind == "f" or not hasattr(y, "__cuda_array_interface__"):
+        y_host = np.asarray(to_host(y))
+        check_classification_targets(y_host)
+        if y.dtype.kind not in "biuf":
+            return np.unique(y_host, return_inverse=True)
+    classes, y_index = xp.unique(y, return_inverse=True)
+    return np.asarray(to_host(classes)), y_index
+
+
+def _numeric_codes(y, xp, to_host):
+    """The O(m) encodings of :func:`encode_labels`, or None where they do not apply."""
+    if y.size == 0:
+        return None
+    low, high = to_host(xp.stack([y.min(), y.max()]))  # in y's dtype: exact for any integer
+    if y.dtype.kind == "f" and not (np.isfinite(low) and np.isfinite(high) and bool((y == xp.floor(y)).all())):
+        return None  # not integral: scikit-learn's check names the label type
+    dtype = y.dtype
+    if low == high:
+        return np.array([low], dtype=dtype), xp.zeros(y.shape, dtype=xp.intp)
+    upper = y == high
+    if bool((upper | (y == low)).all()):
+        return np.array([low, high], dtype=dtype), upper.astype(xp.intp)
+    if low < 0 or high >= COUNTED_LABELS:
+        return None
+    labels = y.astype(xp.intp)
+    present = xp.bincount(labels, minlength=int(high) + 1) > 0
+    classes = np.flatnonzero(to_host(present))
+    if len(classes) == int(high) + 1:  # already 0..K-1
+        return classes.astype(dtype), labels
+    table = xp.cumsum(present) - 1
+    return classes.astype(dtype), table[labels].astype(xp.intp)

@@ -21,7 +21,6 @@ device), ``check_every`` and ``blas_threads``; ``auto_priority`` ranks the
 backend for ``backend="auto"``.
 """
 
-import os
 from typing import Optional
 
 import numpy as np
@@ -35,10 +34,6 @@ class KernelInputError(ValueError):
     """Arguments of a kernel call whose shapes or dtypes do not fit together."""
 
 
-class HessianTooLargeError(ValueError):
-    """A dense (n+1)² Hessian that would not fit in memory (the message names the size and what to use)."""
-
-
 def is_device_sparse(array) -> bool:
     """True for CuPy's sparse matrices (``cupyx.scipy.sparse``), without importing CuPy."""
     return type(array).__module__.startswith("cupyx.scipy.sparse")
@@ -48,30 +43,6 @@ def is_device_array(array) -> bool:
     """True for arrays in GPU memory (CuPy, PyTorch CUDA tensors, Numba device arrays)
     and for CuPy's sparse matrices, whose arrays live there."""
     return hasattr(array, "__cuda_array_interface__") or is_device_sparse(array)
-
-
-def physical_memory_bytes() -> Optional[int]:
-    """This machine's RAM in bytes, or None where the OS does not say (``os.sysconf``)."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def check_dense_hessian_fits(n_features, memory_bytes):
-    """Refuse a dense (n+1)² float64 Hessian larger than ``config.DENSE_HESSIAN_MEMORY_FRACTION``
-    of ``memory_bytes`` (None: unknown, no check), naming its size and the solver to use instead."""
-    if memory_bytes is None:
-        return
-    needed = 8 * (n_features + 1) ** 2
-    limit = config.DENSE_HESSIAN_MEMORY_FRACTION * memory_bytes
-    if needed > limit:
-        raise HessianTooLargeError(
-            f"the dense Hessian of {n_features} features has (n+1)² = {(n_features + 1) ** 2:,} entries, "
-            f"{needed / 1e9:.3g} GB in float64, more than {config.DENSE_HESSIAN_MEMORY_FRACTION:g} of the "
-            f"{memory_bytes / 1e9:.3g} GB of memory here (a Newton step holds several copies); use solver='lbfgs', "
-            "which needs O(n) memory"
-        )
 
 
 def _shape(array):
@@ -122,10 +93,6 @@ class Backend:
     def unavailable_reason(self) -> Optional[str]:
         """None when the backend can run here, else a sentence saying why not."""
         return None
-
-    def memory_bytes(self) -> Optional[int]:
-        """Bytes of the memory this backend computes in (the host's RAM), None if unknown."""
-        return physical_memory_bytes()
 
     def __repr__(self):
         return f"<fastlr backend {self.name!r}>"
@@ -208,11 +175,8 @@ class Backend:
         return self.cost_gradient(X, y, w, b, sample_weight)[1:]
 
     def cost_gradient_hessian(self, X, y, w, b, sample_weight=None):
-        """(J, dw, db, H), H = (1/Σs) X̃ᵀ D X̃ of shape (n+1, n+1), X̃ = [X, 1], D_ii = s_i p_i (1 − p_i).
-
-        Raises :class:`HessianTooLargeError` when H would not fit in memory (wide data)."""
+        """(J, dw, db, H), H = (1/Σs) X̃ᵀ D X̃ of shape (n+1, n+1), X̃ = [X, 1], D_ii = s_i p_i (1 − p_i)."""
         self._check_binary(X, y, w, b, sample_weight)
-        check_dense_hessian_fits(_shape(X)[1], self.memory_bytes())
         return self._cost_gradient_hessian(X, y, w, b, sample_weight)
 
     def softmax(self, Z):
@@ -249,15 +213,6 @@ class Backend:
         if _shape(curvature) != (m,) or _shape(v) != (n,):
             raise KernelInputError(f"curvature must have shape ({m},) and v shape ({n},), got {_shape(curvature)}, {_shape(v)}")
         return self._hessian_product(X, curvature, v, v_b)
-
-    def hessian_diagonal(self, X, curvature):
-        """(diag_w, diag_b): the diagonal of the binary Hessian's data term X̃ᵀ D X̃,
-        diag_w_j = Σ_i d_i x_ij² of shape (n,) and diag_b = Σ_i d_i, float64, with d from
-        :meth:`cost_gradient_curvature`: the Jacobi preconditioner of Newton-CG."""
-        m, _ = self._check_matrix(X)
-        if _shape(curvature) != (m,):
-            raise KernelInputError(f"curvature must have shape ({m},), got {_shape(curvature)}")
-        return self._hessian_diagonal(X, curvature)
 
     def softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight=None):
         """(J, dW, db, P): P of shape (m, K), the class probabilities at (W, b), in X's dtype."""
@@ -329,15 +284,6 @@ class Backend:
         xp = self.xp
         u = curvature * ((X @ xp.asarray(v, dtype=X.dtype)).astype(xp.float64) + v_b)
         return (X.T @ u.astype(X.dtype)).astype(xp.float64), u.sum()
-
-    def _hessian_diagonal(self, X, curvature):
-        xp = self.xp
-        diagonal = xp.zeros(X.shape[1], dtype=xp.float64)
-        block_rows = config.HESSIAN_BLOCK_ROWS  # squares of one block at a time, never an m × n temporary
-        for start in range(0, X.shape[0], block_rows):
-            block = X[start : start + block_rows]
-            diagonal += (block * block).T @ curvature[start : start + block_rows]
-        return diagonal, curvature.sum()
 
     def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
         cost, dW, db = self._softmax_cost_gradient(X, y, W, b, sample_weight)

@@ -10,25 +10,31 @@ iterations before it reads one (``check_every``).
 ``MAX_FUSED_FEATURES`` columns; wider X, and ``cost_gradient_two_pass`` at any
 width, use cuBLAS for ``X @ w`` and ``Xᵀ r`` with a small elementwise kernel
 between: the two-pass baseline the fused kernel is measured against.
+
+The softmax has a kernel shaped for each regime of K: up to 32 classes (and W
+small enough for the registers, :func:`fastlr.kernels.cuda_shapes.softmax_shape`)
+one fused pass that keeps W in registers and reads X once; beyond, two cuBLAS
+products per chunk of rows with a fused log-sum-exp epilogue between them
+(:mod:`fastlr.kernels.gemm_softmax`), optionally on TF32 tensor cores
+(``config.CUDA_SOFTMAX_TF32``). ``softmax_cost_gradient_gemm`` runs the GEMM
+path at any K, the baseline the fused kernel is measured against.
 """
 
+import contextlib
 import functools
 import pathlib
+from concurrent.futures import ThreadPoolExecutor
 
 import cupy as cp
 import numpy as np
 
 from fastlr import config
+from fastlr.kernels import gemm_softmax
 from fastlr.kernels.base import Backend, is_device_array
+from fastlr.kernels.cuda_shapes import MAX_FUSED_FEATURES, WARP_SIZE, items_per_lane, row_group, softmax_shape
 
 SOURCE_PATH = pathlib.Path(__file__).parent / "cuda" / "logistic.cu"
 CUDA_TYPE = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
-WARP_SIZE = 32
-#: Columns per lane are a compile-time constant; 32 per lane covers n ≤ 1024.
-MAX_ITEMS_PER_LANE = 32
-MAX_FUSED_FEATURES = WARP_SIZE * MAX_ITEMS_PER_LANE
-#: The softmax kernel keeps CLASSES × ITEMS accumulators in registers.
-MAX_SOFTMAX_REGISTERS = 64
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,14 +53,6 @@ def _kernel(name, *template_args):
 @functools.lru_cache(maxsize=None)
 def _multiprocessors():
     return cp.cuda.Device().attributes["MultiProcessorCount"]
-
-
-def _items_per_lane(n):
-    """Smallest power of two k with 32·k ≥ n (fewer template instances than one per n)."""
-    items = 1
-    while WARP_SIZE * items < n:
-        items *= 2
-    return items
 
 
 def _resident_blocks(kernel, threads, shared_bytes):
@@ -88,15 +86,6 @@ def _threads(kernel):
     return min(config.CUDA_THREADS_PER_BLOCK, kernel.max_threads_per_block // WARP_SIZE * WARP_SIZE)
 
 
-def row_group(n, itemsize):
-    """Rows a warp takes at once: as many as fit ``CUDA_ROW_GROUP_BYTES`` of X per lane
-    (registers), a power of two between 1 and 32."""
-    group = 1
-    while group < WARP_SIZE and 2 * group * _items_per_lane(n) * itemsize <= config.CUDA_ROW_GROUP_BYTES:
-        group *= 2
-    return group
-
-
 def _scalar_array(b, dtype):
     """b as a 1-element device array, without a host round trip when it is already there."""
     return cp.asarray(b, dtype=dtype).reshape(1)
@@ -108,10 +97,6 @@ def _optional(array, dtype):
     if array is None:
         return cp.empty(1, dtype=dtype), np.int32(0)
     return array, np.int32(1)
-
-
-def _fits_fused_softmax(n, classes):
-    return n <= MAX_FUSED_FEATURES and classes * _items_per_lane(n) <= MAX_SOFTMAX_REGISTERS
 
 
 class CupyBackend(Backend):
@@ -138,11 +123,17 @@ class CupyBackend(Backend):
 
     # -- placement -------------------------------------------------------------
     def to_device(self, array):
-        """Copy a host array to the device once; large ones go through pinned memory.
+        """Copy a host array to the device once; large ones stream through pinned buffers.
 
-        Pageable host memory forces the driver to stage every byte itself; copying
-        through two pinned buffers, chunk by chunk, lets the transfers run
-        asynchronously at full PCIe/NVLink speed.
+        Pageable host memory forces the driver to stage every byte itself, on
+        one thread. Large arrays are cut into chunks of
+        ``config.CUDA_PINNED_TRANSFER_BYTES`` instead, and
+        ``config.CUDA_TRANSFER_LANES`` threads each copy every lane-th chunk into
+        one of their two pinned buffers (NumPy's copy releases the GIL) and
+        send it with an asynchronous copy on their own stream, so host copies,
+        transfers and the other lanes all overlap and the link, not one core,
+        sets the pace. Pinned buffers come from CuPy's pinned memory pool:
+        allocated once per process, reused by every later transfer.
         """
         if isinstance(array, cp.ndarray):
             return array
@@ -150,23 +141,32 @@ class CupyBackend(Backend):
         if array.nbytes < config.CUDA_PINNED_TRANSFER_BYTES:
             return cp.asarray(array)
         out = cp.empty(array.shape, dtype=array.dtype)
-        flat_in, flat_out = array.reshape(-1), out.reshape(-1)
-        chunk = config.CUDA_PINNED_TRANSFER_BYTES // array.itemsize
-        stream = cp.cuda.Stream(non_blocking=True)
-        buffers, events = [], []
-        for _ in range(2):
-            memory = cp.cuda.alloc_pinned_memory(chunk * array.itemsize)
-            buffers.append(np.frombuffer(memory, dtype=array.dtype, count=chunk))
-            events.append(None)
-        for index, start in enumerate(range(0, flat_in.size, chunk)):
-            slot = index % 2
-            if events[slot] is not None:
-                events[slot].synchronize()  # the copy out of this buffer has finished
-            piece = flat_in[start : start + chunk]
-            buffers[slot][: piece.size] = piece
-            flat_out[start : start + piece.size].set(buffers[slot][: piece.size], stream=stream)
-            events[slot] = stream.record()
-        stream.synchronize()
+        source, target = array.reshape(-1), out.reshape(-1)
+        chunk = max(1, config.CUDA_PINNED_TRANSFER_BYTES // array.itemsize)
+        starts = range(0, source.size, chunk)
+        lanes = max(1, min(config.CUDA_TRANSFER_LANES, len(starts)))
+        device = out.device
+
+        def lane(first):
+            with device:  # the current device is per thread in CuPy
+                stream = cp.cuda.Stream(non_blocking=True)
+                buffers = [
+                    np.frombuffer(cp.cuda.alloc_pinned_memory(chunk * array.itemsize), dtype=array.dtype, count=chunk)
+                    for _ in range(2)
+                ]
+                sent = [None, None]
+                for position, start in enumerate(starts[first::lanes]):
+                    slot = position % 2
+                    if sent[slot] is not None:
+                        sent[slot].synchronize()  # the transfer out of this buffer has finished
+                    piece = source[start : start + chunk]
+                    np.copyto(buffers[slot][: piece.size], piece)
+                    target[start : start + piece.size].set(buffers[slot][: piece.size], stream=stream)
+                    sent[slot] = stream.record()
+                stream.synchronize()
+
+        with ThreadPoolExecutor(lanes) as pool:
+            list(pool.map(lane, range(lanes)))  # list(): a lane's exception is raised here
         return out
 
     def to_host(self, array):
@@ -189,7 +189,7 @@ class CupyBackend(Backend):
         m, n = X.shape
         dtype = X.dtype
         group = row_group(n, dtype.itemsize)
-        kernel = _kernel("binary_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), group)
+        kernel = _kernel("binary_cost_gradient", CUDA_TYPE[dtype], items_per_lane(n), group)
         threads = _threads(kernel)
         shared_bytes = (threads // WARP_SIZE) * (n + 3) * 8
         # The partial-sum slots are sized for the largest grid this launch can use.
@@ -237,6 +237,16 @@ class CupyBackend(Backend):
             return self.cost_gradient_two_pass(X, y, w, b, sample_weight)[0]
         return self._fused_binary(X, y, w, b, sample_weight, False)[0]
 
+    def _cost_gradient_curvature(self, X, y, w, b, sample_weight):
+        """The fused pass, which writes D_ii = s_i p_i(1−p_i) as it goes, then D / Σs: one read of X."""
+        m, n = X.shape
+        if n > MAX_FUSED_FEATURES:
+            return super()._cost_gradient_curvature(X, y, w, b, sample_weight)
+        curvature = cp.empty(m, dtype=cp.float64)
+        loss, dw, db = self._fused_binary(X, y, w, b, sample_weight, True, curvature)
+        curvature /= m if sample_weight is None else sample_weight.sum(dtype=cp.float64)
+        return loss, dw, db, curvature
+
     def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
         """The fused pass (which also writes D_ii = s_i p_i(1−p_i)), then X̃ᵀ D X̃ in
         row blocks through cuBLAS: two reads of X, no m×n temporary."""
@@ -276,37 +286,22 @@ class CupyBackend(Backend):
         )
         return out
 
-    def _softmax_two_pass(self, X, y, W, b, sample_weight):
-        m = X.shape[0]
-        Z = self._decision_function(X, W, b)
-        log_sum = Z.max(axis=1, keepdims=True)
-        log_sum = log_sum + cp.log(cp.exp(Z - log_sum).sum(axis=1, keepdims=True))
-        rows = cp.arange(m)
-        losses = log_sum[:, 0] - Z[rows, y]
-        residual = cp.exp(Z - log_sum)
-        residual[rows, y] -= 1
-        if sample_weight is None:
-            total = X.dtype.type(m)
-        else:
-            total = sample_weight.sum()
-            losses = losses * sample_weight
-            residual *= sample_weight[:, None]
-        return losses.sum() / total, (residual.T @ X) / total, residual.sum(axis=0) / total
-
-    def _fused_softmax(self, X, y, W, b, sample_weight, with_gradient):
+    def _fused_softmax(self, X, y, W, b, sample_weight, with_gradient, shape):
+        """The fused kernel for K ≤ 32: W in registers, X read once (see logistic.cu)."""
         m, n = X.shape
         classes = W.shape[0]
         dtype = X.dtype
+        items, group = shape
         width = classes * (n + 1)
-        kernel = _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], _items_per_lane(n), classes)
+        kernel = _kernel("softmax_cost_gradient", CUDA_TYPE[dtype], items, classes, group)
         threads = _threads(kernel)
-        shared_bytes = (classes * n + (threads // WARP_SIZE) * (width + 2)) * 8
+        shared_bytes = (threads // WARP_SIZE) * (width + 2) * 8
         capacity = _multiprocessors() * _resident_blocks(kernel, threads, shared_bytes)
         block_gradient = cp.empty((capacity, width), dtype=cp.float64)
         block_sums = cp.empty((capacity, 2), dtype=cp.float64)
         weights, weighted = _optional(sample_weight, dtype)
         blocks = _launch(
-            kernel, m, threads // WARP_SIZE, threads,  # one warp per row
+            kernel, m, (threads // WARP_SIZE) * group, threads,
             (X, cp.asarray(y, dtype=cp.int64), cp.ascontiguousarray(W, dtype=dtype), cp.asarray(b, dtype=dtype),
              weights, weighted, np.int64(m), np.int32(n), np.int32(with_gradient), block_gradient, block_sums),
             shared_bytes=shared_bytes,
@@ -320,15 +315,56 @@ class CupyBackend(Backend):
         gradient = gradient.reshape(classes, n + 1)
         return cost_out[0], gradient[:, :n], gradient[:, n]
 
+    def _residual_rows(self, Z, labels, b, sample_weight):
+        """The GEMM path's epilogue as one CUDA kernel (``softmax_residual_rows``)."""
+        rows, classes = Z.shape
+        losses = cp.empty(rows, dtype=cp.float64)
+        weights, weighted = _optional(sample_weight, Z.dtype)
+        threads = config.CUDA_THREADS_PER_BLOCK
+        _launch(
+            _kernel("softmax_residual_rows", CUDA_TYPE[Z.dtype]), rows, threads // WARP_SIZE, threads,  # a warp per row
+            (Z, cp.asarray(labels, dtype=cp.int64), b, weights, weighted, np.int64(rows), np.int32(classes), losses),
+        )
+        return losses
+
+    def softmax_cost_gradient_gemm(self, X, y, W, b, sample_weight=None, with_gradient=True):
+        """The GEMM path at any K: cuBLAS X_c Wᵀ, the fused epilogue, cuBLAS Rᵀ X_c per chunk
+        (:mod:`fastlr.kernels.gemm_softmax`); float32 products on TF32 tensor cores when
+        ``config.CUDA_SOFTMAX_TF32`` opts in."""
+        rows = gemm_softmax.chunk_rows(W.shape[0], X.dtype.itemsize, config.CUDA_SOFTMAX_CHUNK_BYTES)
+        with _tensor_float_32(X.dtype, config.CUDA_SOFTMAX_TF32):
+            return gemm_softmax.softmax_gemm_pass(
+                cp, X, cp.asarray(y, dtype=cp.int64), W, b, sample_weight, with_gradient, rows, self._residual_rows
+            )
+
+    def _softmax_pass(self, X, y, W, b, sample_weight, with_gradient):
+        shape = softmax_shape(X.shape[1], W.shape[0], X.dtype.itemsize)
+        if shape is None:
+            return self.softmax_cost_gradient_gemm(X, y, W, b, sample_weight, with_gradient)
+        return self._fused_softmax(X, y, W, b, sample_weight, with_gradient, shape)
+
     def _softmax_cost_gradient(self, X, y, W, b, sample_weight):
-        if not _fits_fused_softmax(X.shape[1], W.shape[0]):
-            return self._softmax_two_pass(X, y, W, b, sample_weight)
-        return self._fused_softmax(X, y, W, b, sample_weight, True)
+        return self._softmax_pass(X, y, W, b, sample_weight, True)
 
     def _softmax_cost(self, X, y, W, b, sample_weight):
-        if not _fits_fused_softmax(X.shape[1], W.shape[0]):
-            return self._softmax_two_pass(X, y, W, b, sample_weight)[0]
-        return self._fused_softmax(X, y, W, b, sample_weight, False)[0]
+        return self._softmax_pass(X, y, W, b, sample_weight, False)[0]
+
+
+@contextlib.contextmanager
+def _tensor_float_32(dtype, enabled):
+    """cuBLAS float32 products on TF32 tensor cores (float32 accumulation) inside the block,
+    when ``enabled`` and the data is float32; CuPy's setting is restored afterwards."""
+    if not enabled or dtype != np.float32:
+        yield
+        return
+    from cupy._core import _routines_linalg as linalg  # CuPy's switch for its cuBLAS compute type
+
+    previous = linalg.get_compute_type(dtype)
+    linalg.set_compute_type(dtype, linalg.COMPUTE_TYPE_TF32)
+    try:
+        yield
+    finally:
+        linalg.set_compute_type(dtype, previous)
 
 
 backend = CupyBackend()

@@ -3,10 +3,9 @@
 Numba freezes module globals into the machine code it compiles, and caches
 that code on disk (``__pycache__`` beside each kernel module, or under
 ``NUMBA_CACHE_DIR``). Its cache is keyed on the source file of each compiled
-function only: after changing a value here, or ``numba_common.py`` that the
-backend modules inline, the cached code of ``numba_serial.py`` and
-``numba_parallel.py`` would still hold the old one. So after an edit, clear
-the cache::
+function only: after changing a value here, or ``numba_math.py`` whose
+functions ``numba_common.py``'s passes inline, the cached passes would still
+hold the old code. So after an edit, clear the cache::
 
     python -m fastlr.kernels.numba_build --clear-cache
 
@@ -36,7 +35,7 @@ CACHE = os.environ.get("FASTLR_NUMBA_CACHE", "1") != "0"
 PREFETCH_ROWS = 8
 
 #: The modules whose functions Numba compiles and caches.
-KERNEL_MODULES = ("numba_common", "numba_serial", "numba_parallel", "sparse_numba", "sparse_numba_parallel")
+KERNEL_MODULES = ("numba_math", "numba_common", "numba_second_order", "numba_serial", "numba_parallel", "sparse_numba")
 
 
 def cache_directory() -> pathlib.Path:

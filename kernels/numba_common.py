@@ -1,32 +1,33 @@
-"""Row-level math and row-range loops shared by the two Numba backends.
+"""Row passes and the backend class shared by the two Numba backends.
 
-The loops here each handle one contiguous range of rows ``[lo, hi)`` and read
-every row of X once: the dot product, the loss term and the gradient update
-happen while the row is in L1. ``numba_serial`` runs one range over all rows;
-``numba_parallel`` splits the rows into one range per thread, gives each its
-own accumulators and adds them up afterwards in a fixed order (deterministic
-for a given thread count, no race inside ``prange``).
+A row pass handles one contiguous range of rows ``[lo, hi)`` and reads each
+row of X from memory once. It works in blocks of rows (``config.NUMBA_BLOCK_BYTES``
+of X): the block's margins first, then every row's loss and residual at once
+in SIMD (:mod:`fastlr.kernels.numba_math`), then the block's gradient while
+the block is still in cache. ``numba_serial`` runs one range over all rows;
+``numba_parallel`` runs one range per thread, each into its own output slot,
+and the slots are added in range order (deterministic for a thread count).
 
-Gradients and losses accumulate in float64 whatever the dtype of X: a float32
-sum over millions of rows would lose digits, and the conversion is free next
-to the memory traffic. The row dot products stay in X's dtype, as in BLAS.
+Inside a block, arithmetic on X runs in X's dtype (float32 data: float32 dot
+products and gradient sums, as BLAS would); the per-row math and every sum
+across blocks and rows run in float64, where a float32 sum over millions of
+rows would lose digits.
 """
 
-import os
-from typing import NamedTuple
-
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.core.extending import intrinsic
 
 from fastlr import config
-from fastlr.kernels import numba_build
+from fastlr.kernels import numba_build, numba_math
 from fastlr.kernels.base import Backend, KernelInputError
 from fastlr.threads import blas_threads_limited
 
-_jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH))
+#: ``nogil``: the passes release the GIL, so that ``numba-parallel`` runs row
+#: ranges on Python threads; ``error_model="numpy"``: no zero test before a
+#: division, which would keep a loop from vectorizing.
+_jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy", nogil=True)
 PREFETCH_ROWS = numba_build.PREFETCH_ROWS
 CACHE_LINE_BYTES = 64
 
@@ -98,32 +99,17 @@ def sigmoid_scalar(z):
     return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
 
 
-@njit(inline="always", **_jit)
-def _row_terms(X, y, sample_weight, weighted, i, z):
-    """(s_i ℓ_i, s_i r_i, s_i) of row i from its margin z."""
-    loss, residual = logistic_loss_residual(np.float64(z), np.float64(y[i]))
-    s = np.float64(sample_weight[i]) if weighted else 1.0
-    return s * loss, s * residual, s
-
-
 @njit(**_jit)
-def binary_rows(X, y, w, b, sample_weight, lo, hi, gradient, with_gradient):
-    """Fused pass over rows [lo, hi) of the binary problem.
+def block_margins(X, w, b, start, count, margins):
+    """margins[r] = b + x_{start+r} · w for r < count, summed in X's dtype (as BLAS does).
 
-    Returns (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i) with r_i = σ(z_i) − y_i, and adds
-    Σ s_i r_i x_i into ``gradient`` (float64, shape (n,)) when
-    ``with_gradient``. An empty ``sample_weight`` means all weights are 1.
-
-    Rows go in pairs: each w_j and gradient_j is loaded once for two rows,
-    which took 6–11% off a pass at n = 100 on a 2-core Xeon.
+    Rows go in pairs, so that each w_j is loaded once for two rows (6–11% off
+    a pass at n = 100 on a 2-core Xeon); rows further on are prefetched.
     """
     n = X.shape[1]
-    weighted = sample_weight.shape[0] > 0
-    loss_sum = 0.0
-    residual_sum = 0.0
-    weight_sum = 0.0
-    i = lo
-    while i + 2 <= hi:
+    r = 0
+    while r + 2 <= count:
+        i = start + r
         prefetch_row(X, i + PREFETCH_ROWS)
         prefetch_row(X, i + PREFETCH_ROWS + 1)
         z0 = b
@@ -131,118 +117,232 @@ def binary_rows(X, y, w, b, sample_weight, lo, hi, gradient, with_gradient):
         for j in range(n):
             z0 += X[i, j] * w[j]
             z1 += X[i + 1, j] * w[j]
-        loss0, residual0, s0 = _row_terms(X, y, sample_weight, weighted, i, z0)
-        loss1, residual1, s1 = _row_terms(X, y, sample_weight, weighted, i + 1, z1)
-        loss_sum += loss0 + loss1
-        weight_sum += s0 + s1
-        if with_gradient:
-            residual_sum += residual0 + residual1
-            for j in range(n):
-                gradient[j] += residual0 * X[i, j] + residual1 * X[i + 1, j]
-        i += 2
-    if i < hi:  # the odd row out
+        margins[r] = z0
+        margins[r + 1] = z1
+        r += 2
+    if r < count:  # the odd row out
+        i = start + r
         z = b
         for j in range(n):
             z += X[i, j] * w[j]
-        loss, residual, s = _row_terms(X, y, sample_weight, weighted, i, z)
-        loss_sum += loss
-        weight_sum += s
-        if with_gradient:
-            residual_sum += residual
-            for j in range(n):
-                gradient[j] += residual * X[i, j]
-    return loss_sum, residual_sum, weight_sum
+        margins[r] = z
 
 
 @njit(**_jit)
-def hessian_rows(X, y, w, b, sample_weight, lo, hi, gradient, gram, block_rows):
-    """Fused pass over rows [lo, hi) for Newton: loss, gradient and X̃ᵀ D X̃.
+def add_block_gradient(X, coefficients, start, count, partial, gradient):
+    """gradient += Σ_{r < count} coefficients[r] x_{start+r}.
 
-    Rows go in blocks of ``block_rows``: each block's margins, losses and
-    residuals are computed row by row, then the block scaled by √D_ii is
-    multiplied by its transpose in BLAS (``np.dot``), while it is still in
-    cache. ``gram`` (n+1, n+1) receives the Gram matrix with the intercept last.
-    Returns (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i).
+    The block's sum is formed in X's dtype in ``partial`` (n,) while the rows
+    are still in cache (SIMD over the columns, rows in pairs), then added to
+    the float64 ``gradient``: float32 data gets float32 arithmetic inside a
+    block and float64 across blocks.
     """
     n = X.shape[1]
-    weighted = sample_weight.shape[0] > 0
-    scaled = np.empty((block_rows, n), dtype=X.dtype)
-    cross = np.zeros(n)  # X̃ᵀ D 1: contiguous here, a strided column of gram
-    loss_sum = 0.0
-    residual_sum = 0.0
-    weight_sum = 0.0
-    for start in range(lo, hi, block_rows):
-        stop = min(start + block_rows, hi)
-        for i in range(start, stop):
-            z = b
-            for j in range(n):
-                z += X[i, j] * w[j]
-            z64 = np.float64(z)
-            loss, residual = logistic_loss_residual(z64, np.float64(y[i]))
-            s = np.float64(sample_weight[i]) if weighted else 1.0
-            probability = sigmoid_scalar(z64)
-            curvature = s * probability * (1.0 - probability)
-            loss_sum += s * loss
-            weight_sum += s
-            residual *= s
-            residual_sum += residual
-            root = np.sqrt(curvature)
-            for j in range(n):
-                gradient[j] += residual * X[i, j]
-                cross[j] += curvature * X[i, j]
-                scaled[i - start, j] = root * X[i, j]
-            gram[n, n] += curvature
-        block = scaled[: stop - start]
-        gram[:n, :n] += np.dot(block.T, block).astype(np.float64)
-    gram[:n, n] += cross
-    return loss_sum, residual_sum, weight_sum
+    for j in range(n):
+        partial[j] = 0
+    r = 0
+    while r + 2 <= count:
+        i = start + r
+        c0 = coefficients[r]
+        c1 = coefficients[r + 1]
+        for j in range(n):
+            partial[j] += c0 * X[i, j] + c1 * X[i + 1, j]
+        r += 2
+    if r < count:
+        i = start + r
+        c = coefficients[r]
+        for j in range(n):
+            partial[j] += c * X[i, j]
+    for j in range(n):
+        gradient[j] += partial[j]
 
 
 @njit(**_jit)
-def softmax_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, with_gradient):
-    """Fused pass over rows [lo, hi) of the multinomial problem.
+def weight_total(sample_weight, lo, hi):
+    """Σ s_i over rows [lo, hi) in float64 (hi − lo without weights)."""
+    if sample_weight.shape[0] == 0:
+        return np.float64(hi - lo)
+    total = 0.0
+    for i in range(lo, hi):
+        total += sample_weight[i]
+    return total
 
-    Per row: z = W x + b (K dot products), lse = max(z) + log Σ e^{z_k − max(z)},
-    loss lse − z_y, residual p_k − [k = y] with p_k = e^{z_k − lse}. Returns
-    (Σ s_i loss_i, Σ s_i) and adds Σ s_i r_ik x_i into ``gradient`` (K, n) and
-    Σ s_i r_ik into ``gradient_b`` (K,) when ``with_gradient``. A label outside
-    0..K-1 is never used as an index: its row makes the loss NaN instead.
+
+@njit(**_jit)
+def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums):
+    """Fused pass over rows [lo, hi) of the binary problem, in blocks of ``block_rows``.
+
+    Per block: the margins (X from memory), then every row's loss and residual
+    at once (:func:`fastlr.kernels.numba_math.logistic_block`, vectorized),
+    then, while the block is in cache, its gradient contribution. Writes
+    ``gradient`` (n,) = Σ s_i r_i x_i (when ``with_gradient``) and ``sums`` (3,) =
+    (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i), all float64, with r_i = σ(z_i) − y_i.
+    An empty ``sample_weight`` means all weights are 1.
+    """
+    n = X.shape[1]
+    margins = np.empty(block_rows)
+    losses = np.empty(block_rows)
+    residual = np.empty(block_rows, dtype=X.dtype)
+    partial = np.empty(n, dtype=X.dtype)
+    unused = np.empty(0)
+    for j in range(n):
+        gradient[j] = 0.0
+    loss_sum = 0.0
+    residual_sum = 0.0
+    for start in range(lo, hi, block_rows):
+        count = min(block_rows, hi - start)
+        block_margins(X, w, b, start, count, margins)
+        numba_math.logistic_block(margins, y, sample_weight, start, count, losses, residual, unused, False)
+        for r in range(count):
+            loss_sum += losses[r]
+            residual_sum += residual[r]
+        if with_gradient:
+            add_block_gradient(X, residual, start, count, partial, gradient)
+    sums[0] = loss_sum
+    sums[1] = residual_sum
+    sums[2] = weight_total(sample_weight, lo, hi)
+
+
+@njit(**_jit)
+def hessian_rows(X, y, w, b, sample_weight, block_rows, lo, hi, gradient, gram, sums):
+    """Fused pass over rows [lo, hi) for Newton: loss, gradient and X̃ᵀ D X̃.
+
+    As :func:`binary_rows`, in blocks of ``block_rows``; each block also gets
+    its curvatures D_ii = s_i σ_i (1 − σ_i), is scaled by √D_ii into a
+    block-sized buffer and multiplied by its transpose in BLAS (``np.dot``)
+    while it is in cache. Writes ``gradient`` (n,), ``sums`` (3,) as
+    :func:`binary_rows` and ``gram`` (n+1, n+1) without its last row
+    (X̃ᵀ D X̃ with the intercept last; the caller mirrors the last column).
+    """
+    n = X.shape[1]
+    margins = np.empty(block_rows)
+    losses = np.empty(block_rows)
+    residual = np.empty(block_rows, dtype=X.dtype)
+    curvature = np.empty(block_rows)
+    weights = np.empty(block_rows, dtype=X.dtype)
+    partial = np.empty(n, dtype=X.dtype)
+    scaled = np.empty((block_rows, n), dtype=X.dtype)
+    product = np.empty((n, n), dtype=X.dtype)
+    cross = np.zeros(n)  # X̃ᵀ D 1: contiguous here, a strided column of gram
+    for j in range(n):
+        gradient[j] = 0.0
+        for k in range(n + 1):
+            gram[j, k] = 0.0
+    loss_sum = 0.0
+    residual_sum = 0.0
+    curvature_sum = 0.0
+    for start in range(lo, hi, block_rows):
+        count = min(block_rows, hi - start)
+        block_margins(X, w, b, start, count, margins)
+        numba_math.logistic_block(margins, y, sample_weight, start, count, losses, residual, curvature, True)
+        for r in range(count):
+            loss_sum += losses[r]
+            residual_sum += residual[r]
+            curvature_sum += curvature[r]
+            weights[r] = curvature[r]
+        add_block_gradient(X, residual, start, count, partial, gradient)
+        add_block_gradient(X, weights, start, count, partial, cross)
+        for r in range(count):
+            root = X.dtype.type(np.sqrt(curvature[r]))
+            for j in range(n):
+                scaled[r, j] = root * X[start + r, j]
+        block = scaled[:count]
+        np.dot(block.T, block, product)
+        for j in range(n):
+            for k in range(n):
+                gram[j, k] += product[j, k]
+    for j in range(n):
+        gram[j, n] = cross[j]
+    gram[n, n] = curvature_sum
+    sums[0] = loss_sum
+    sums[1] = residual_sum
+    sums[2] = weight_total(sample_weight, lo, hi)
+
+
+@njit(**_jit)
+def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums):
+    """Fused pass over rows [lo, hi) of the multinomial problem, two small GEMMs per block.
+
+    Per block of ``block_rows`` rows X_B, classes along the first axis so that
+    every step below runs in SIMD over the block's rows:
+
+    1. the margins Zᵀ = W X_Bᵀ (K, rows) in one BLAS call, in X's dtype;
+    2. lse = max(z) + log Σ e^{z_k − max(z)}, every exponential and logarithm
+       of the block at once (:mod:`fastlr.kernels.numba_math`), in float64;
+       loss lse − z_y, residuals r_k = s (p_k − [k = y]) with p_k = e^{z_k − lse};
+    3. while X_B is in cache, the gradient Rᵀ X_B (K, n) in a second BLAS call.
+
+    Writes ``gradient`` (K, n) = Σ s_i r_ik x_i and ``gradient_b`` (K,) = Σ s_i r_ik
+    (when ``with_gradient``) and ``sums`` (2,) = (Σ s_i loss_i, Σ s_i), float64.
+    A label outside 0..K-1 is never used as an index: its row makes the loss NaN.
     """
     n_classes, n = W.shape
     weighted = sample_weight.shape[0] > 0
-    z = np.empty(n_classes)
+    scores = np.empty(n_classes * block_rows, dtype=X.dtype)
+    shifted = np.empty(n_classes * block_rows)
+    residual = np.empty(n_classes * block_rows, dtype=X.dtype)
+    top = np.empty(block_rows)
+    label_margin = np.empty(block_rows)
+    log_total = np.empty(block_rows)
+    total = np.empty(block_rows)
+    weights = np.empty(block_rows)
+    labels = np.empty(block_rows, dtype=np.int64)
+    product = np.empty((n_classes, n), dtype=X.dtype)
+    for k in range(n_classes):
+        gradient_b[k] = 0.0
+        for j in range(n):
+            gradient[k, j] = 0.0
     loss_sum = 0.0
-    weight_sum = 0.0
-    for i in range(lo, hi):
-        prefetch_row(X, i + PREFETCH_ROWS)
+    for start in range(lo, hi, block_rows):
+        count = min(block_rows, hi - start)
+        X_block = X[start : start + count]
+        Z = scores[: n_classes * count].reshape((n_classes, count))
+        np.dot(W, X_block.T, Z)
+        for r in range(count):  # the next block, while this one is in the math below
+            prefetch_row(X, start + count + r)
+        E = shifted[: n_classes * count].reshape((n_classes, count))
+        for r in range(count):
+            labels[r] = np.int64(y[start + r])
+            weights[r] = np.float64(sample_weight[start + r]) if weighted else 1.0
+            top[r] = -np.inf
+            label_margin[r] = 0.0
         for k in range(n_classes):
-            acc = b[k]
-            for j in range(n):
-                acc += X[i, j] * W[k, j]
-            z[k] = acc
-        top = z.max()
-        total = 0.0
-        for k in range(n_classes):
-            z[k] -= top
-            total += np.exp(z[k])
-        log_total = np.log(total)
-        label = np.int64(y[i])
-        if label < 0 or label >= n_classes:
-            loss_sum = np.nan
-            continue
-        s = np.float64(sample_weight[i]) if weighted else 1.0
-        loss_sum += s * (log_total - z[label])
-        weight_sum += s
+            bias = np.float64(b[k])
+            for r in range(count):
+                z = np.float64(Z[k, r]) + bias
+                E[k, r] = z
+                top[r] = max(top[r], z)
+                label_margin[r] += z if labels[r] == k else 0.0
+        for r in range(count):
+            inside = labels[r] >= 0 and labels[r] < n_classes
+            label_margin[r] = label_margin[r] - top[r] if inside else np.nan
+        numba_math.exp_shifted_block(E, top, total)
+        numba_math.log_block(total, count, log_total)
+        for r in range(count):
+            loss_sum += weights[r] * (log_total[r] - label_margin[r])
         if with_gradient:
+            for r in range(count):
+                total[r] = weights[r] / total[r]  # s_i / Σ_k e^{z_k − max}
+            R = residual[: n_classes * count].reshape((n_classes, count))
             for k in range(n_classes):
-                residual = np.exp(z[k] - log_total)
-                if k == label:
-                    residual -= 1.0
-                residual *= s
-                gradient_b[k] += residual
+                for r in range(count):
+                    R[k, r] = total[r] * E[k, r] - (weights[r] if labels[r] == k else 0.0)
+            np.dot(R, X_block, product)
+            for k in range(n_classes):
                 for j in range(n):
-                    gradient[k, j] += residual * X[i, j]
-    return loss_sum, weight_sum
+                    gradient[k, j] += product[k, j]
+                residual_sum = 0.0
+                for r in range(count):
+                    residual_sum += R[k, r]
+                gradient_b[k] += residual_sum
+    sums[0] = loss_sum
+    sums[1] = weight_total(sample_weight, lo, hi)
+
+
+def binary_margins(X, w, b, lo, hi, out):
+    """out[lo:hi] = X[lo:hi] w + b: :func:`block_margins` as a row pass (a float64 X shares
+    the specialization the binary passes compile)."""
+    block_margins(X, w, b, lo, hi - lo, out[lo:hi])
 
 
 @njit(**_jit)
@@ -258,24 +358,30 @@ def margins_rows(X, W, b, lo, hi, out):
             out[i, k] = acc
 
 
-@njit(cache=numba_build.CACHE)
-def sigmoid_range(z, out, lo, hi):
-    for i in range(lo, hi):
-        out[i] = sigmoid_scalar(np.float64(z[i]))
+#: Rows per block of :func:`softmax_range` (its exponentials go to SIMD together).
+SOFTMAX_BLOCK_ROWS = 256
 
 
-@njit(cache=numba_build.CACHE)
-def softmax_range(Z, out, lo, hi):
+@njit(**_jit)
+def softmax_range(Z, lo, hi, out):
+    """out[i] = e^{Z_i − lse(Z_i)} for rows [lo, hi), the max subtracted first."""
     n_classes = Z.shape[1]
-    for i in range(lo, hi):
-        top = Z[i].max()
-        total = 0.0
-        for k in range(n_classes):
-            e = np.exp(np.float64(Z[i, k] - top))
-            out[i, k] = e
-            total += e
-        for k in range(n_classes):
-            out[i, k] = out[i, k] / total
+    shifted = np.empty(SOFTMAX_BLOCK_ROWS * n_classes)
+    for start in range(lo, hi, SOFTMAX_BLOCK_ROWS):
+        count = min(SOFTMAX_BLOCK_ROWS, hi - start)
+        for r in range(count):
+            top = -np.inf
+            for k in range(n_classes):
+                top = max(top, np.float64(Z[start + r, k]))
+            for k in range(n_classes):
+                shifted[r * n_classes + k] = np.float64(Z[start + r, k]) - top
+        numba_math.exp_block(shifted, count * n_classes)
+        for r in range(count):
+            total = 0.0
+            for k in range(n_classes):
+                total += shifted[r * n_classes + k]
+            for k in range(n_classes):
+                out[start + r, k] = shifted[r * n_classes + k] / total
 
 
 def no_weights(dtype):
@@ -287,34 +393,33 @@ def as_weights(sample_weight, dtype):
     return no_weights(dtype) if sample_weight is None else sample_weight
 
 
+def as_scalar(b, dtype):
+    """A binary intercept, given as a scalar or a 1-element array, as a ``dtype`` scalar."""
+    return np.asarray(b, dtype=dtype).reshape(())[()]
+
+
 def as_matrix(w, b, dtype):
     """A binary w, b as the 1-row W, b of the multinomial loops (views, no copy of X)."""
     W = np.asarray(w, dtype=dtype).reshape(1, -1) if np.ndim(w) == 1 else np.asarray(w, dtype=dtype)
     return W, np.asarray(b, dtype=dtype).reshape(-1)
 
 
-class Passes(NamedTuple):
-    """The compiled drivers of one Numba backend, by role."""
-
-    binary: object
-    softmax_loss: object
-    hessian: object
-    margins: object
-    sigmoid: object
-    softmax: object
+def block_rows(n, itemsize, m):
+    """Rows per block of the fused passes: ``config.NUMBA_BLOCK_BYTES`` of X (at least one row, at most m)."""
+    return max(1, min(m, config.NUMBA_BLOCK_BYTES // max(1, n * itemsize)))
 
 
 class NumbaBackend(Backend):
-    """A backend over one set of compiled passes; the serial and parallel ones differ only there.
+    """A Numba backend: the row passes on one row range, or on one range per thread.
 
     The argument handling (dtype of w and b, ``None`` weights, shapes of the
-    results) is the same for both and lives here once.
-
-    Parallel passes take one more argument, the number of row ranges. It is
-    computed here, in Python, because a compiled function that reads the
-    thread count cannot be cached on disk. Inputs too small for two ranges go
-    to the ``serial`` passes: entering a parallel region costs more than such
-    work, and far more when other processes keep the cores busy.
+    results, the sum over row ranges) is the same for both backends and lives
+    here once. A row pass takes its inputs, then one row range ``lo, hi``,
+    then its outputs; :meth:`_reduce` and :meth:`_map` run one over all rows.
+    ``threads`` (``numba_parallel``) runs ranges on threads; without it, or
+    for inputs too small for two ranges, the pass runs on the calling thread:
+    waking a thread costs more than such work, and far more when other
+    processes keep the cores busy.
     """
 
     #: BLAS stays on one thread during fits. OpenBLAS threads keep spinning after
@@ -322,11 +427,9 @@ class NumbaBackend(Backend):
     #: L-BFGS ran 3 to 8 times slower on a 2-core machine without this.
     blas_threads = 1
 
-    def __init__(self, name, summary, passes, serial=None, auto_priority=None):
+    def __init__(self, name, summary, threads=None, auto_priority=None):
         self.name, self.summary, self.auto_priority = name, summary, auto_priority
-        self._passes = passes
-        self._serial = serial
-        self._threads_prepared = serial is None
+        self._threads = threads
 
     def _check_matrix(self, X):
         shape = super()._check_matrix(X)
@@ -334,39 +437,65 @@ class NumbaBackend(Backend):
             raise KernelInputError("X must be C-contiguous for the Numba backends (np.ascontiguousarray(X))")
         return shape
 
-    def _prepare_threads(self):
-        """Before Numba starts its thread pool (at the first parallel call): the
-        OpenMP wait policy of ``config.NUMBA_OMP_WAIT_POLICY``, unless the user chose one."""
-        if config.NUMBA_OMP_WAIT_POLICY is not None:
-            os.environ.setdefault("OMP_WAIT_POLICY", config.NUMBA_OMP_WAIT_POLICY)
-        self._threads_prepared = True
+    def _ranges(self, m):
+        """Row ranges for m rows: one per thread, each of at least
+        ``config.NUMBA_MIN_ROWS_PER_THREAD`` rows; one on a single thread."""
+        if self._threads is None:
+            return 1
+        return max(1, min(self._threads.count(), m // config.NUMBA_MIN_ROWS_PER_THREAD))
 
-    def _run(self, role, m, *args):
-        if self._serial is None:
-            return getattr(self._passes, role)(*args)
-        if not self._threads_prepared:
-            self._prepare_threads()
-        n_ranges = min(numba.get_num_threads(), m // config.NUMBA_MIN_ROWS_PER_THREAD)
-        if n_ranges <= 1:
-            return getattr(self._serial, role)(*args)
-        return getattr(self._passes, role)(*args, n_ranges)
+    def _bounds(self, m):
+        """[(lo, hi), ...]: :meth:`_ranges` ranges of about equal row counts."""
+        ranges = self._ranges(m)
+        return [(r * m // ranges, (r + 1) * m // ranges) for r in range(ranges)]
+
+    def _over_ranges(self, row_pass, bounds, inputs, outputs):
+        """``row_pass(*inputs, lo, hi, *outputs(r))`` for each range r, (lo, hi) = bounds[r]."""
+        if len(bounds) == 1:
+            row_pass(*inputs, *bounds[0], *outputs(0))
+        else:
+            self._threads.run(row_pass, bounds, inputs, outputs)
+
+    def _reduce(self, row_pass, m, inputs, slot_shapes, per_row=(), bounds=None):
+        """Run a reducing row pass over m rows; returns its outputs (float64, of
+        ``slot_shapes``), one slot per range, summed in range order.
+
+        ``per_row``: arrays after the slots that every range writes its own rows of.
+        ``bounds``: the row ranges, [(lo, hi), ...] covering 0..m in order
+        (default :meth:`_bounds`; the CSR passes balance them by stored entries).
+        """
+        bounds = self._bounds(m) if bounds is None else bounds
+        slots = [np.empty((len(bounds), *shape)) for shape in slot_shapes]
+        self._over_ranges(row_pass, bounds, inputs, lambda r: [*(slot[r] for slot in slots), *per_row])
+        return [slot[0] if len(bounds) == 1 else slot.sum(axis=0) for slot in slots]
+
+    def _map(self, row_pass, m, inputs, out, bounds=None):
+        """Run a row pass that writes rows [lo, hi) of ``out`` over all m rows."""
+        self._over_ranges(row_pass, self._bounds(m) if bounds is None else bounds, inputs, lambda r: [out])
+        return out
 
     def _sigmoid(self, z):
         z = np.asarray(z)
         flat = np.ascontiguousarray(z).reshape(-1)
-        return self._run("sigmoid", flat.shape[0], flat).reshape(z.shape)
+        return self._map(numba_math.sigmoid_block, flat.shape[0], (flat,), np.empty_like(flat)).reshape(z.shape)
 
     def _decision_function(self, X, w, b):
-        W, b = as_matrix(w, b, X.dtype)
-        margins = self._run("margins", X.shape[0], X, W, b)
-        return margins[:, 0] if np.ndim(w) == 1 else margins
+        m, dtype = X.shape[0], X.dtype
+        if np.ndim(w) == 1:  # the margins loop of the binary passes, compiled once for both
+            inputs = (X, np.asarray(w, dtype=dtype), as_scalar(b, dtype))
+            return self._map(binary_margins, m, inputs, np.empty(m, dtype=dtype))
+        W, b = as_matrix(w, b, dtype)
+        return self._map(margins_rows, m, (X, W, b), np.empty((m, W.shape[0]), dtype=dtype))
 
     def _binary(self, X, y, w, b, sample_weight, with_gradient):
+        m, n = X.shape
         dtype = X.dtype
-        w = np.asarray(w, dtype=dtype)
-        return self._run(
-            "binary", X.shape[0], X, y, w, dtype.type(b), as_weights(sample_weight, dtype), with_gradient
+        inputs = (
+            X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype),
+            block_rows(n, dtype.itemsize, m), with_gradient,
         )
+        gradient, (loss, residual, weight) = self._reduce(binary_rows, m, inputs, [(n,), (3,)])
+        return loss / weight, gradient / weight, residual / weight
 
     def _cost(self, X, y, w, b, sample_weight):
         return X.dtype.type(self._binary(X, y, w, b, sample_weight, False)[0])
@@ -377,26 +506,40 @@ class NumbaBackend(Backend):
         return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b)
 
     def _cost_gradient_hessian(self, X, y, w, b, sample_weight):
+        m, n = X.shape
         dtype = X.dtype
+        inputs = (
+            X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype),
+            max(1, min(m, config.HESSIAN_BLOCK_ROWS)),
+        )
         # Each range multiplies its blocks in BLAS: BLAS must not start threads
         # of its own on top of ours (23 s instead of 0.5 s at 500k × 100 on 2 cores).
         with blas_threads_limited(1):
-            loss, gradient, gradient_b, gram = self._run(
-                "hessian", X.shape[0], X, y, np.asarray(w, dtype=dtype), dtype.type(b),
-                as_weights(sample_weight, dtype), config.HESSIAN_BLOCK_ROWS,
+            gradient, gram, (loss, residual, weight) = self._reduce(
+                hessian_rows, m, inputs, [(n,), (n + 1, n + 1), (3,)]
             )
-        gram[X.shape[1], : X.shape[1]] = gram[: X.shape[1], X.shape[1]]
-        return dtype.type(loss), gradient.astype(dtype), dtype.type(gradient_b), gram.astype(dtype)
+        gram[n, :n] = gram[:n, n]
+        return (
+            dtype.type(loss / weight), (gradient / weight).astype(dtype), dtype.type(residual / weight),
+            (gram / weight).astype(dtype),
+        )
 
     def _softmax(self, Z):
         Z = np.ascontiguousarray(Z)
-        return self._run("softmax", Z.shape[0], Z)
+        return self._map(softmax_range, Z.shape[0], (Z,), np.empty_like(Z))
 
     def _multinomial(self, X, y, W, b, sample_weight, with_gradient):
-        W, b = as_matrix(W, b, X.dtype)
-        return self._run(
-            "softmax_loss", X.shape[0], X, y, W, b, as_weights(sample_weight, X.dtype), with_gradient
-        )
+        m, n = X.shape
+        dtype = X.dtype
+        W, b = as_matrix(W, b, dtype)
+        n_classes = W.shape[0]
+        inputs = (X, y, W, b, as_weights(sample_weight, dtype), block_rows(n, dtype.itemsize, m), with_gradient)
+        # The two products per block run in BLAS, one thread per row range.
+        with blas_threads_limited(1):
+            gradient, gradient_b, (loss, weight) = self._reduce(
+                softmax_rows, m, inputs, [(n_classes, n), (n_classes,), (2,)]
+            )
+        return loss / weight, gradient / weight, gradient_b / weight
 
     def _softmax_cost(self, X, y, W, b, sample_weight):
         return X.dtype.type(self._multinomial(X, y, W, b, sample_weight, False)[0])
@@ -405,3 +548,54 @@ class NumbaBackend(Backend):
         loss, gradient, gradient_b = self._multinomial(X, y, W, b, sample_weight, True)
         dtype = X.dtype
         return dtype.type(loss), gradient.astype(dtype), gradient_b.astype(dtype)
+
+    # -- Newton-CG: the fused passes of fastlr.kernels.numba_second_order ----------------
+    def _cost_gradient_curvature(self, X, y, w, b, sample_weight):
+        m, n = X.shape
+        dtype = X.dtype
+        curvature = np.empty(m)
+        inputs = (X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype))
+        gradient, (loss, residual, weight) = self._reduce(
+            second_order().binary_curvature_rows, m, inputs, [(n,), (3,)], per_row=(curvature,)
+        )
+        curvature /= weight
+        return dtype.type(loss / weight), (gradient / weight).astype(dtype), dtype.type(residual / weight), curvature
+
+    def _hessian_product(self, X, curvature, v, v_b):
+        dtype = X.dtype
+        inputs = (X, np.asarray(curvature, dtype=np.float64), np.asarray(v, dtype=dtype), as_scalar(v_b, dtype))
+        product, (total,) = self._reduce(second_order().binary_hessian_product_rows, X.shape[0], inputs, [(X.shape[1],), (1,)])
+        return product, total
+
+    def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
+        m, n = X.shape
+        dtype = X.dtype
+        W, b = as_matrix(W, b, dtype)
+        n_classes = W.shape[0]
+        probabilities = np.empty((m, n_classes), dtype=dtype)
+        gradient, gradient_b, (loss, weight) = self._reduce(
+            second_order().softmax_probability_rows, m, (X, y, W, b, as_weights(sample_weight, dtype)),
+            [(n_classes, n), (n_classes,), (2,)], per_row=(probabilities,),
+        )
+        return (
+            dtype.type(loss / weight), (gradient / weight).astype(dtype), (gradient_b / weight).astype(dtype),
+            probabilities,
+        )
+
+    def _softmax_hessian_product(self, X, probabilities, sample_weight, V, v_b):
+        m, n = X.shape
+        dtype = X.dtype
+        V, v_b = as_matrix(V, v_b, dtype)
+        inputs = (X, np.ascontiguousarray(probabilities, dtype=dtype), as_weights(sample_weight, dtype), V, v_b)
+        product, product_b, (weight,) = self._reduce(
+            second_order().softmax_hessian_product_rows, m, inputs, [V.shape, (V.shape[0],), (1,)]
+        )
+        return product / weight, product_b / weight
+
+
+def second_order():
+    """:mod:`fastlr.kernels.numba_second_order`, imported on first use (it imports
+    this module's row helpers, so it cannot be imported at the top)."""
+    from fastlr.kernels import numba_second_order
+
+    return numba_second_order

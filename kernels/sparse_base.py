@@ -19,7 +19,7 @@ rows (a sum does not care), but the adapter guarantees the canonical form once.
 
 import scipy.sparse
 
-from fastlr.kernels.base import Backend, KernelInputError
+from fastlr.kernels.base import Backend, KernelInputError, _shape
 
 
 class CsrBackend(Backend):
@@ -57,9 +57,6 @@ class CsrBackend(Backend):
     def unavailable_reason(self):
         return self.dense.unavailable_reason()
 
-    def memory_bytes(self):
-        return self.dense.memory_bytes()
-
     # -- placement ------------------------------------------------------------------
     def accepts(self, array) -> bool:
         """Sparse matrices of this backend's kind (``scipy.sparse`` on the host)."""
@@ -82,6 +79,18 @@ class CsrBackend(Backend):
                 f"got {type(X).__name__}"
             )
         return super()._check_matrix(X)
+
+    # -- what only the CSR kernels offer ------------------------------------------------
+    def hessian_diagonal(self, X, curvature):
+        """(diag_w, diag_b): the diagonal of the binary Hessian's data term X̃ᵀ D X̃,
+        diag_w_j = Σ_i d_i x_ij² of shape (n,) and diag_b = Σ_i d_i, float64, with d from
+        :meth:`cost_gradient_curvature`: one pass over the stored entries, the Jacobi
+        preconditioner of Newton-CG (:mod:`fastlr.solvers.newton_cg`). Dense backends have
+        no such hook (whether it pays for its pass on dense data was not measured)."""
+        m, _ = self._check_matrix(X)
+        if _shape(curvature) != (m,):
+            raise KernelInputError(f"curvature must have shape ({m},), got {_shape(curvature)}")
+        return self._hessian_diagonal(X, curvature)
 
     # -- elementwise functions of dense arrays: the dense backend's ---------------------
     def _sigmoid(self, z):

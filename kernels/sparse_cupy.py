@@ -77,10 +77,6 @@ class SparseCupyBackend(SparseNumpyBackend):
             return array
         return self.dense.to_device(array)
 
-    def memory_bytes(self):
-        """The device's memory (a dense Hessian would live there)."""
-        return cp.cuda.Device().mem_info[1]
-
     def _check_labels_in_range(self, cost, y, n_classes):
         """Nothing to read back: the CUDA kernels compare labels, they never index with them."""
 

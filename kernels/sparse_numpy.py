@@ -10,8 +10,8 @@ NumPy is what runs there.
 
 The dense Hessian X̃ᵀ D X̃ is built per block of rows from sparse products
 (scaled block transposed times the block), so it costs Σ_i nnz_i² work and
-never an m × n temporary; its (n+1)² size is checked against memory first
-(:func:`fastlr.kernels.base.check_dense_hessian_fits`).
+never an m × n temporary; Newton's (n+1)² size is checked against memory
+before a fit starts (:func:`fastlr.training.make_plan`).
 """
 
 from fastlr import config

@@ -34,6 +34,13 @@ def breast_cancer():
     return StandardScaler().fit_transform(X), y
 
 
+def saga_optimum(X, y, **params):
+    """scikit-learn's saga run to convergence (tol=1e-15): the reference optimum for L1 and elastic net."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(solver="saga", tol=1e-15, max_iter=100_000, random_state=0, **params).fit(X, y)
+
+
 def make_problem(m=300, n=7, dtype=np.float64, seed=0, scale=1.0, weighted=False):
     """A random binary problem: X (m, n), y in {0, 1}, w (n,), b, sample weights or None."""
     rng = np.random.default_rng(seed)

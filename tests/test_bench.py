@@ -17,7 +17,7 @@ import pytest
 import fastlr
 from fastlr import bench
 from fastlr.bench import report as bench_report
-from fastlr.bench import workloads
+from fastlr.bench import timing, workloads
 from fastlr.kernels.base import Backend
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,9 @@ def test_table_has_a_line_per_row_and_the_plot_is_written(report):
     rows = [bench_report.Row(**r) for r in document["rows"]]
     lines = bench_report.format_table(rows).splitlines()
     assert lines[0].split() == ["operation", "backend", "dtype", "m", "time", "GB/s", "%", "roof", "vs", "numpy"]
-    assert len(lines) == len(rows) + 2
+    flagged = any(row.above_roof for row in rows)
+    assert len(lines) == len(rows) + 2 + flagged
+    assert (lines[-1] == bench_report.ABOVE_ROOF_NOTE) == flagged
     fit_line = next(line for line in lines if line.startswith("fit") and " sklearn " in line)
     assert fit_line.split()[6:8] == ["-", "-"]  # no bandwidth for a fit ("1.2 ms" is two fields)
 
@@ -207,11 +209,229 @@ def _run_quick(*command):
 
 
 @pytest.mark.slow
-def test_pytest_benchmark_suite_runs_once_tiny():
-    _run_quick(sys.executable, "-m", "pytest", "benchmarks", "--benchmark-disable", "-q", "-p", "no:cacheprovider")
+def test_pytest_benchmark_suite_runs_as_the_readme_says_tiny(tmp_path):
+    """The README's command (its output folder does not exist yet), at tiny sizes and one round per case."""
+    output = tmp_path / "out" / "bench.json"
+    _run_quick(sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "--benchmark-group-by=group",
+               f"--benchmark-json={output}", "--benchmark-min-rounds=1", "--benchmark-max-time=0.001",
+               "--benchmark-warmup=off", "-q", "-p", "no:cacheprovider")
+    benchmarks = json.loads(output.read_text())["benchmarks"]
+    groups = {entry["group"] for entry in benchmarks}
+    assert {"cost_gradient m=1000 float64", "fit m=10000 float32", "read X m=1000 float64"} <= groups
 
 
 @pytest.mark.slow
 def test_asv_suite_passes_asv_check():
     pytest.importorskip("asv")
     _run_quick(sys.executable, "-m", "asv", "check", "--python=same")
+
+
+# -- the roof: measured robustly, never exceeded without a flag ---------------------------------
+def test_a_share_above_the_roof_is_always_flagged(report):
+    _, document = report
+    rows = [bench_report.Row(**r) for r in document["rows"]]
+    table = bench_report.format_table(rows).splitlines()[2:]
+    for row, line in zip(rows, table):
+        if row.percent_of_roof is None:
+            assert row.above_roof is None
+            continue
+        assert row.above_roof == (row.percent_of_roof > 100)
+        share = line.split()[-2]
+        assert share.endswith("!") == row.above_roof, line
+
+
+def test_the_roof_is_the_best_read_before_and_after_the_cases(monkeypatch):
+    from fastlr.bench import command
+
+    data = workloads.make_dataset(500, n=3)
+    reads = iter([{"X @ w": 2e-3, "X.sum()": 4e-3}, {"X @ w": 3e-3, "X.sum()": 1e-3}])  # busy, then quiet
+    monkeypatch.setattr(command, "measure_roof", lambda data, policy, probes: next(reads))
+    monkeypatch.setattr(command, "measure", lambda thunk, policy: 0.5e-3)
+    cases = [(workloads.OPERATIONS["cost"], "numpy")]
+
+    class Progress:
+        def update(self, n=1): pass
+        def set_postfix_str(self, text): pass
+
+    rows = command._measure_size(data, cases, timing.timing_policy(True), Progress())
+    roof = data.X.nbytes / 1e-3 / 1e9
+    assert all(row.roof_gbps == pytest.approx(roof) for row in rows)
+    assert {row.backend: row.seconds for row in rows if row.operation == "read"} == {"X @ w": 2e-3, "X.sum()": 1e-3}
+    cost = next(row for row in rows if row.operation == "cost")
+    assert cost.percent_of_roof == pytest.approx(200) and cost.above_roof
+    table = bench_report.format_table(rows)
+    assert "200!" in table and table.endswith(bench_report.ABOVE_ROOF_NOTE)
+
+
+def test_measure_roof_keeps_the_best_sample(monkeypatch):
+    data = workloads.make_dataset(400, n=3)
+    monkeypatch.setattr(timing, "samples", lambda thunk, policy: [3.0, 1.0, 2.0])
+    assert set(timing.measure_roof(data, timing.timing_policy(True)).values()) == {1.0}
+    assert timing.measure(lambda: None, timing.timing_policy(True)) == 2.0  # kernels: the median
+
+
+# -- the picture -------------------------------------------------------------------------------
+def _rows(sizes, backends=("numpy", "numba")):
+    rows = []
+    for m in sizes:
+        data = workloads.make_dataset(m, n=2)
+        for backend in backends:
+            rows.append(bench_report.make_row("cost", backend, data, 1e-6 * m, data.X.nbytes, 10.0))
+        rows.append(bench_report.make_row("fit", "numpy", data, 1e-5 * m, None, 10.0))
+    return rows
+
+
+def test_one_size_is_drawn_as_bars_with_the_roof_across_them():
+    pytest.importorskip("matplotlib")
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    figure = bench_report.draw(_rows([1000]))
+    cost, fit = figure.axes
+    bars = [patch for patch in cost.patches if isinstance(patch, Rectangle)]
+    assert [bar.get_height() for bar in bars] == pytest.approx([1e-3, 1e-3])
+    assert [label.get_text() for label in cost.get_xticklabels()] == ["numpy", "numba"]
+    roof = [line for line in cost.get_lines() if line.get_linestyle() == "--"]
+    assert len(roof) == 1 and roof[0].get_ydata()[0] == pytest.approx(1000 * 2 * 8 / 10e9)
+    assert not [line for line in fit.get_lines() if line.get_linestyle() == "--"]  # a fit reads no fixed bytes
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels == ["numpy", "numba", bench_report.ROOF_LABEL]
+
+
+def test_several_sizes_are_drawn_as_lines_and_every_legend_entry_is_drawn():
+    pytest.importorskip("matplotlib")
+    figure = bench_report.draw(_rows([1000, 4000]))
+    cost = figure.axes[0]
+    assert cost.get_xscale() == "log" and not cost.patches
+    drawn = [line for line in cost.get_lines() if len(line.get_xdata()) == 2]
+    assert len(drawn) == 3  # numpy, numba and the roof, each through both sizes
+    handles = figure.legends[0].legend_handles
+    assert len(handles) == 3 and all(handle.get_visible() for handle in handles)
+
+
+# -- the scripts behind the README's figures ----------------------------------------------------
+def test_readme_figures_runs_only_the_part_asked_for(tmp_path, monkeypatch, capsys):
+    from benchmarks import readme_figures
+
+    monkeypatch.setattr(readme_figures.command, "main", lambda args: pytest.fail("the roofline grid ran"))
+    monkeypatch.setattr(readme_figures, "race_to_optimum", lambda quick: [
+        {"solver": "fastlr-lbfgs", "dtype": "float64", "seconds": 0.5, "relative_gap": 1e-11, "iterations": 11,
+         "speedup_vs_fastest_sklearn": 2.0}])
+    output = tmp_path / "new" / "figures"
+    assert readme_figures.main(["time-to-optimum", "--output", str(output)]) == 0
+    assert json.loads((output / "time_to_optimum.json").read_text())[0]["solver"] == "fastlr-lbfgs"
+    assert "| fastlr-lbfgs | float64 | 0.500 | 11 | 1.0e-11 | 2.00 |" in capsys.readouterr().out
+
+    ran = []
+    monkeypatch.setattr(readme_figures.command, "main", lambda args: ran.append(args.output) or 0)
+    monkeypatch.setattr(readme_figures, "race_to_optimum", lambda quick: pytest.fail("the race ran"))
+    assert readme_figures.main(["roofline", "--output", str(output)]) == 0
+    assert ran == [output]
+    with pytest.raises(SystemExit):
+        readme_figures.main(["bogus"])
+
+
+def test_dask_out_of_core_leaves_no_files_behind(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("dask")
+    pytest.importorskip("psutil")
+    from benchmarks import dask_out_of_core
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(dask_out_of_core.tempfile, "tempdir", None)  # re-read TMPDIR
+    arguments = ["--gigabytes", "0.002", "--features", "10", "--chunk-megabytes", "0.4", "--iterations", "2",
+                 "--implementations", "fastlr-lbfgs"]
+    row = {"implementation": "fastlr-lbfgs", "gigabytes": 0.002, "chunk_megabytes": 0.4, "peak_rss_megabytes": 300,
+           "growth_megabytes": 5, "n_iter": 2, "passes": 4, "seconds": 0.1, "seconds_per_iteration": 0.05,
+           "seconds_per_pass": 0.025}
+
+    def child(command, **kwargs):  # the fit process, which test_dask covers; here only its files matter
+        assert any(tmp_path.rglob("X.npy")) and command[command.index("--child") + 1] == "fastlr-lbfgs"
+        return subprocess.CompletedProcess(command, returncode=0, stdout=json.dumps(row) + "\n", stderr="")
+
+    monkeypatch.setattr(dask_out_of_core.subprocess, "run", child)
+    dask_out_of_core.main(arguments)
+    assert "| fastlr-lbfgs | 0.00 |" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # the data was written, and is gone
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dask_out_of_core.subprocess, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        dask_out_of_core.main(arguments)
+    assert list(tmp_path.iterdir()) == []  # and removed although the run was interrupted
+
+    kept = tmp_path / "kept"
+    failed_fit = subprocess.CompletedProcess([], returncode=1, stdout="", stderr="no fit in this test")
+    monkeypatch.setattr(dask_out_of_core.subprocess, "run", lambda *a, **k: failed_fit)
+    dask_out_of_core.main([*arguments, "--directory", str(kept)])
+    assert any(kept.rglob("X.npy"))  # a directory of your own keeps its files
+
+
+def test_an_output_folder_that_cannot_be_written_ends_the_run_before_it_starts(tmp_path, capsys, monkeypatch):
+    from fastlr.bench import command
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(command, "run", lambda *args: pytest.fail("measured before checking the output"))
+    args = parse("--quick", "--m", "100", "--n", "3", "--operations", "cost", "--backends", "numpy",
+                 "--output", str(blocked / "bench"))
+    assert bench.main(args) == 2
+    assert "fastlr bench: " in capsys.readouterr().err
+# -- time to optimum and its peers -------------------------------------------------------
+def test_time_to_optimum_race_writes_every_solver_with_its_gap(tmp_path, monkeypatch, capsys):
+    """A tiny race (quick shape, one round): every solver that can run gets a row per dtype with
+    a gap to scikit-learn's best near zero; scikit-learn-intelex missing is a skip with the reason."""
+    monkeypatch.setenv("FASTLR_BENCH_QUICK", "1")
+    monkeypatch.setitem(sys.modules, "sklearnex.linear_model", None)  # as if not installed
+    solvers = ["fastlr-auto", "fastlr-newton-cg", "sklearn-lbfgs", "sklearnex-lbfgs"]
+    args = parse("--time-to-optimum", "--quick", "--rounds", "1", "--dtype", "float64", "float32",
+                 "--solvers", *solvers, "--output", str(tmp_path))
+    assert bench.main(args) == 0
+    rows = json.loads((tmp_path / "time_to_optimum.json").read_text())
+    assert {(r["solver"], r["dtype"]) for r in rows} == {
+        (s, d) for s in solvers[:3] for d in ("float64", "float32")
+    }
+    for row in rows:
+        assert abs(row["relative_gap"]) < 1e-6 and row["iterations"] > 0 and row["seconds"] > 0
+        assert row["speedup_vs_fastest_sklearn"] > 0
+    assert "sklearnex-lbfgs: scikit-learn-intelex is not installed" in capsys.readouterr().err
+
+
+def test_time_to_optimum_rejects_unknown_solvers(tmp_path, capsys):
+    assert bench.main(parse("--time-to-optimum", "--solvers", "sag", "--output", str(tmp_path))) == 2
+    assert "unknown solver 'sag'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("problem", ["binary", "softmax"])
+def test_torch_lbfgs_peer_fits_scikit_learns_objective(problem, breast_cancer):
+    """The GPU race's torch.optim.LBFGS peer, run on CPU tensors: scikit-learn's optimum."""
+    torch = pytest.importorskip("torch")
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from fastlr.bench import peers
+    from fastlr.bench.reference import relative_gap, sklearn_objective
+
+    if problem == "binary":
+        X, y = breast_cancer
+    else:
+        X, y = load_digits(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+    reference = SklearnLogisticRegression(tol=1e-12, max_iter=10_000).fit(X, y)
+    best = sklearn_objective(X, y, reference.coef_, reference.intercept_)
+    coef, intercept, iterations, evaluations = peers.torch_lbfgs(
+        torch.as_tensor(X), torch.as_tensor(y), len(np.unique(y)), tol=1e-8
+    )
+    assert abs(relative_gap(sklearn_objective(X, y, coef, intercept), best)) < 1e-7
+    assert 0 < iterations <= evaluations
+def test_cv_path_benchmark_runs_and_the_searches_agree(tmp_path, monkeypatch):
+    """benchmarks/cv_path.py at its quick shape: every search runs, each selects the same C."""
+    monkeypatch.setenv("FASTLR_BENCH_QUICK", "1")
+    from benchmarks import cv_path
+
+    rows = cv_path.main(["--quick", "--repeat", "1", "--output", str(tmp_path / "cv.json")])
+    assert [row["search"] for row in rows] == list(workloads.CV_SEARCHES)
+    assert len({row["selected_C"] for row in rows}) == 1
+    assert json.loads((tmp_path / "cv.json").read_text())["rows"][0]["times_fastlr"] == 1.0

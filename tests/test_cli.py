@@ -7,7 +7,9 @@ sklearn.metrics, not with stored outputs.
 """
 
 import csv
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -114,7 +116,8 @@ def test_probabilities_to_a_file(data, data_csv, model_path, tmp_path, capsys):
     status, out, _ = run(["predict", model_path, data_csv, "--proba", "--output", output], capsys)
     assert status == 0 and out == ""
     reference = LogisticRegression(backend="numpy").fit(X, y)
-    np.testing.assert_allclose(np.loadtxt(output), reference.predict_proba(X)[:, 1], rtol=1e-10)
+    assert output.read_text().splitlines()[0] == "P(spam)"
+    np.testing.assert_allclose(np.loadtxt(output, skiprows=1), reference.predict_proba(X)[:, 1], rtol=1e-10)
 
 
 def test_threshold_moves_the_decision(data, data_csv, model_path, capsys):
@@ -142,7 +145,9 @@ def test_fit_from_npy_and_npz(backend, tmp_path, capsys):
         assert "macro average over 3 classes" in out
         np.save(tmp_path / "X.npy", X)
         status, out, _ = run(["predict", model, tmp_path / "X.npy", "--proba"], capsys)
-        np.testing.assert_allclose(np.loadtxt(out.splitlines(), delimiter=","), reference.predict_proba(X), atol=1e-6)
+        header, *rows = out.splitlines()
+        assert header == "P(0),P(1),P(2)"
+        np.testing.assert_allclose(np.loadtxt(rows, delimiter=","), reference.predict_proba(X), atol=1e-6)
 
 
 def test_fit_plots_the_cost_history(data_csv, tmp_path, capsys):
@@ -190,7 +195,7 @@ ERRORS = {
                     "is not a fastlr model file"),
     "csv-as-model": (lambda p: ["predict", _write(p, "d.csv", "a\n1\n"), p / "d.csv"], "is not a fastlr model file"),
     "bad-solver-penalty": (lambda p: ["fit", _write(p, "d.csv", "a,y\n1,1\n2,0\n"), "--target", "y", "-o", p / "m",
-                                      "--solver", "newton", "--penalty", "l1"], "does not support penalty='l1'"),
+                                      "--solver", "newton", "--penalty", "l1"], "does not support --penalty l1"),
 }
 
 
@@ -265,3 +270,184 @@ def test_bench_delegates_to_its_module(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "fastlr.bench", fake)
     status, _, _ = run(["bench", "--quick"], capsys)
     assert status == 7 and received["args"].quick is True
+
+
+# -- choosing columns, labels in array files, the multiclass scheme -----------------------------
+def test_drop_and_features_choose_the_columns_of_a_fit(data, tmp_path, capsys):
+    X, y = data
+    path = tmp_path / "with_id.csv"
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["id", "f0", "f1", "f2", "f3", "label"])
+        writer.writerows([[1000 + i, *map(repr, row.tolist()), label] for i, (row, label) in enumerate(zip(X, y))])
+    reference = LogisticRegression(backend="numpy").fit(X, y)
+    for option in (["--drop", "id"], ["--features", "f0", "f1", "f2", "f3"]):
+        model_path = tmp_path / "model.json"
+        status, out, err = run(["fit", path, "--target", "label", "--backend", "numpy", "-o", model_path, *option],
+                               capsys)
+        assert status == 0, err
+        assert "200 rows x 4 features" in out
+        loaded = cli.load_model(model_path)
+        assert list(loaded.feature_names_in_) == ["f0", "f1", "f2", "f3"]
+        np.testing.assert_allclose(loaded.coef_, reference.coef_, rtol=1e-10)
+    status, out, _ = run(["fit", path, "--target", "label", "--backend", "numpy", "-o", tmp_path / "m.json"], capsys)
+    assert "200 rows x 5 features" in out  # without --drop, the id is a feature: the reason for the option
+    status, _, err = run(["fit", path, "--target", "label", "-o", tmp_path / "m.json", "--drop", "id",
+                          "--features", "f0"], capsys)
+    assert status == 2 and "not allowed with argument" in err
+
+
+def test_predict_leaves_out_the_label_column_of_the_npy_it_was_fitted_on(tmp_path, capsys):
+    X, y = make_classification(n_samples=120, n_features=3, n_informative=3, n_redundant=0, random_state=2)
+    np.save(tmp_path / "data.npy", np.column_stack([X, y]))
+    np.savez(tmp_path / "data.npz", X=X, labels=y)
+    model = tmp_path / "model.json"
+    assert run(["fit", tmp_path / "data.npy", "--target", "-1", "--backend", "numpy", "-o", model], capsys)[0] == 0
+    expected = [str(label) for label in LogisticRegression(backend="numpy").fit(X, y).predict(X)]
+    status, out, err = run(["predict", model, tmp_path / "data.npy", "--target", "-1"], capsys)
+    assert status == 0, err
+    assert out.splitlines() == expected
+    status, out, err = run(["predict", model, tmp_path / "data.npz", "--target", "labels"], capsys)
+    assert status == 0 and out.splitlines() == expected, err
+    status, _, err = run(["predict", model, tmp_path / "data.npy"], capsys)
+    assert status == 1 and "name it with --target (-1: the last column)" in err and err.count("\n") == 1
+
+
+def test_multi_class_option(tmp_path, capsys):
+    X, y = make_classification(n_samples=150, n_features=3, n_informative=3, n_redundant=0, n_classes=3,
+                               n_clusters_per_class=1, random_state=1)
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    status, _, err = run(["fit", tmp_path / "data.npz", "--solver", "newton", "-o", tmp_path / "m.json"], capsys)
+    assert status == 1 and "use --multi-class ovr" in err  # the advice names the option that exists
+    for scheme, solver in (("ovr", "newton"), ("multinomial", "lbfgs")):
+        path = tmp_path / f"{scheme}.json"
+        status, out, err = run(["fit", tmp_path / "data.npz", "--backend", "numpy", "--multi-class", scheme,
+                                "--solver", solver, "-o", path], capsys)
+        assert status == 0, err
+        reference = LogisticRegression(backend="numpy", multi_class=scheme, solver=solver).fit(X, y)
+        loaded = cli.load_model(path)
+        assert loaded.multi_class == scheme
+        np.testing.assert_allclose(loaded.predict_proba(X), reference.predict_proba(X), rtol=1e-9)
+    assert "(one per class)" in run(["fit", tmp_path / "data.npz", "--backend", "numpy", "--multi-class", "ovr",
+                                     "-o", tmp_path / "o.json"], capsys)[1]
+
+
+def test_probabilities_are_labelled_by_class(tmp_path, capsys):
+    X = np.random.default_rng(0).standard_normal((90, 2))
+    y = np.array(["setosa", "versicolor", "virginica"])[np.argmax(X @ [[1, -1, 0], [0, 1, -1]], axis=1)]
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    assert run(["fit", tmp_path / "data.npz", "--backend", "numpy", "-o", tmp_path / "m.json"], capsys)[0] == 0
+    status, out, _ = run(["predict", tmp_path / "m.json", tmp_path / "data.npz", "--proba"], capsys)
+    header, *rows = out.splitlines()
+    assert status == 0 and header == "P(setosa),P(versicolor),P(virginica)"
+    reference = LogisticRegression(backend="numpy").fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(np.loadtxt(rows, delimiter=","), reference, rtol=1e-10)
+
+
+def test_bytes_labels_fit_through_the_command_line(tmp_path, capsys):
+    X = np.random.default_rng(0).standard_normal((60, 2))
+    np.savez(tmp_path / "data.npz", X=X, y=np.where(X[:, 0] > 0, b"spam", b"ham"))
+    status, out, err = run(["fit", tmp_path / "data.npz", "--backend", "numpy", "-o", tmp_path / "m.json"], capsys)
+    assert status == 0 and "positive class spam" in out, err
+
+
+# -- help, program names -------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["fit", "predict"])
+def test_every_option_has_help_with_its_default(command, capsys):
+    _, subparsers = cli.build_parser()
+    parser = subparsers[command]
+    text = " ".join(parser.format_help().split())
+    for action in parser._actions:
+        if isinstance(action, cli.argparse._HelpAction):
+            continue
+        assert action.help, f"{command} {action.dest} has no help"
+        if action.option_strings and not action.required:
+            shown = " ".join(cli.HelpWithDefaults(parser.prog)._get_help_string(action).split()) % vars(action)
+            assert "default" in shown, f"{command} {action.option_strings[0]} does not say its default"
+            assert shown in text
+    if command == "fit":
+        for option, default in (("--max-iter", 1000), ("--tol", 0.0001), ("--backend", "auto"), ("--solver", "auto")):
+            assert f"(default: {default})" in text, option
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "demo", "bench"])
+def test_help_names_the_program(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert out.startswith(f"usage: fastlr {command} "), out[:80]
+
+
+# -- outputs: checked before the work, never over an input, written atomically ------------------
+def _no_fit(monkeypatch):
+    monkeypatch.setattr(LogisticRegression, "fit", lambda *a, **k: pytest.fail("fitted before checking the outputs"))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (lambda d, p: ["fit", d, "--target", "label", "-o", d], "is the training data: fastlr will not write over"),
+        (lambda d, p: ["fit", d, "--target", "label", "-o", p / "m.json", "--plot", d], "--plot .* is the training data"),
+        (lambda d, p: ["fit", d, "--target", "label", "-o", p / "m.json", "--plot", p / "m.json"],
+         "--output and --plot are the same file"),
+        (lambda d, p: ["fit", d, "--target", "label", "-o", p / "missing" / "m.json"], "does not exist"),
+        (lambda d, p: ["fit", d, "--target", "label", "-o", p], "is a directory"),
+    ],
+    ids=["over-data", "plot-over-data", "plot-over-model", "no-directory", "a-directory"],
+)
+def test_fit_outputs_are_checked_before_fitting(argv, message, data_csv, tmp_path, capsys, monkeypatch):
+    before = data_csv.read_bytes()
+    _no_fit(monkeypatch)
+    status, out, err = run(argv(data_csv, tmp_path), capsys)
+    assert status == 1 and err.count("\n") == 1 and re.search(message, err), err
+    assert data_csv.read_bytes() == before
+
+
+def test_an_unwritable_directory_is_found_before_fitting(data_csv, tmp_path, capsys, monkeypatch):
+    from fastlr import outputs
+
+    if os.geteuid() == 0:  # root may write anywhere: make the directory look locked to the check
+        monkeypatch.setattr(outputs.os, "access", lambda path, mode: False)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    _no_fit(monkeypatch)
+    try:
+        status, _, err = run(["fit", data_csv, "--target", "label", "-o", locked / "m.json"], capsys)
+    finally:
+        locked.chmod(0o700)
+    assert status == 1 and "is not writable" in err
+
+
+def test_predict_never_writes_over_its_model_or_data(data_csv, model_path, capsys):
+    model_before, data_before = model_path.read_bytes(), data_csv.read_bytes()
+    for target in (model_path, data_csv):
+        status, _, err = run(["predict", model_path, data_csv, "-o", target], capsys)
+        assert status == 1 and "fastlr will not write over its input" in err
+    assert model_path.read_bytes() == model_before and data_csv.read_bytes() == data_before
+
+
+def test_a_failed_write_leaves_the_previous_output(data_csv, model_path, tmp_path, capsys, monkeypatch):
+    from fastlr import outputs
+
+    output = tmp_path / "labels.txt"
+    output.write_text("the previous predictions\n")
+    monkeypatch.setattr(outputs.os, "fsync", lambda descriptor: (_ for _ in ()).throw(OSError(28, "No space left")))
+    status, _, err = run(["predict", model_path, data_csv, "-o", output], capsys)
+    assert status == 1 and "No space left" in err and err.count("\n") == 1
+    assert output.read_text() == "the previous predictions\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["data.csv", "model.json", "labels.txt"])
+
+
+@pytest.mark.parametrize("damage", ["coef-too-long", "truncated"])
+def test_a_damaged_model_is_one_line(damage, data_csv, model_path, capsys):
+    text = model_path.read_text()
+    if damage == "truncated":
+        model_path.write_text(text[: len(text) // 2])
+    else:
+        document = json.loads(text)
+        document["fitted"]["coef"]["values"][0] += [1.0] * 100_000
+        model_path.write_text(json.dumps(document))
+    status, out, err = run(["predict", model_path, data_csv], capsys)
+    assert status == 1 and out == "" and err.count("\n") == 1 and "fastlr model file" in err

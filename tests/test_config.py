@@ -1,6 +1,5 @@
 """Config by binding time: runtime knobs are read at call time, compile-time ones have a way to recompile."""
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -22,8 +21,8 @@ def data():
 
 def test_auto_solver_threshold_is_read_at_call_time(data, monkeypatch):
     X, y = data
-    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton"
-    monkeypatch.setattr(config, "AUTO_NEWTON_MAX_FEATURES", 3)
+    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton-cg"
+    monkeypatch.setattr(config, "AUTO_NEWTON_CG_MAX_ELEMENTS", 100)
     assert fastlr.fit(X, y, backend="numpy").solver_ == "lbfgs"
 
 
@@ -63,21 +62,22 @@ def test_parallel_threshold_is_read_at_call_time(monkeypatch):
 
 
 @pytest.mark.skipif(not is_usable("numba-parallel"), reason="Numba is not installed")
-def test_importing_sets_no_environment_variable():
-    """OMP_WAIT_POLICY is put in place at the first parallel call, not at import."""
+def test_fitting_in_parallel_sets_no_environment_variable():
+    """Neither importing fastlr nor a pass on several threads changes the environment."""
     script = textwrap.dedent(
         """
         import os, numpy as np
+        before = dict(os.environ)
         import fastlr
+        fastlr.config.NUMBA_THREADS = 2
         backend = fastlr.get_backend("numba-parallel")
-        print("OMP_WAIT_POLICY" in os.environ)
-        backend.cost(np.ones((10, 2)), np.zeros(10), np.zeros(2), 0.0)
-        print(os.environ.get("OMP_WAIT_POLICY"))
+        rows = 2 * fastlr.config.NUMBA_MIN_ROWS_PER_THREAD
+        backend.cost(np.ones((rows, 2)), np.zeros(rows), np.zeros(2), 0.0)
+        print(sorted(set(os.environ.items()) ^ set(before.items())))
         """
     )
-    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
-    assert result.stdout.split() == ["False", config.NUMBA_OMP_WAIT_POLICY]
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["[]"]
 
 
 def test_clear_cache_removes_only_the_kernel_caches(tmp_path, monkeypatch):

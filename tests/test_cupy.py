@@ -76,7 +76,7 @@ def test_pinned_transfer_round_trips(cp, kernels, monkeypatch):
     np.testing.assert_array_equal(cp.asnumpy(kernels.to_device(X)), X)
 
 
-@pytest.mark.parametrize("solver", ["lbfgs", "newton", "gd"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton", "newton-cg", "gd"])
 def test_fit_on_device_data_matches_the_cpu(cp, breast_cancer, solver):
     X, y = breast_cancer
     gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver=solver, tol=1e-7, max_iter=50_000)
@@ -101,6 +101,75 @@ def test_multinomial_on_the_device(cp):
 
     X, y = load_digits(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver="lbfgs", tol=1e-8)
-    cpu = fastlr.fit(X, y, backend="numpy", solver="lbfgs", tol=1e-8)
-    np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-5)
+    for solver in ("lbfgs", "newton-cg"):
+        gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver=solver, tol=1e-8)
+        cpu = fastlr.fit(X, y, backend="numpy", solver=solver, tol=1e-8)
+        np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton"])
+def test_non_finite_device_X_is_found_by_the_first_evaluation(cp, breast_cancer, solver):
+    X, y = breast_cancer
+    X = X.copy()
+    X[5, 3] = np.nan
+    with pytest.raises(ValueError, match="^Input X contains NaN or infinity$"):
+        fastlr.fit(cp.asarray(X), cp.asarray(y), solver=solver)
+
+
+def test_sampled_newton_cg_on_the_device(cp):
+    """Many rows per parameter: the Hessian on a device row sample, the start from its solution."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=60_000, n_features=10, random_state=0)
+    gpu = fastlr.fit(cp.asarray(X), cp.asarray(y), solver="newton-cg", tol=1e-8)
+    cpu = fastlr.fit(X, y, backend="numpy", solver="newton-cg", tol=1e-8)
+    np.testing.assert_allclose(gpu.coef_, cpu.coef_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("classes, n", [(2, 1000), (3, 7), (10, 100), (17, 40), (32, 64), (33, 64), (100, 600)])
+def test_softmax_kernel_shapes_match_numpy(cp, kernels, dtype, classes, n):
+    """Every regime of K: the fused kernel (K ≤ 32 where W fits the registers) and the GEMM
+    path, weighted, against NumPy in float64; the GEMM path at the same K agrees too."""
+    rng = np.random.default_rng(classes)
+    m = 5_003
+    X = rng.standard_normal((m, n)).astype(dtype)
+    W, b = (0.3 * rng.standard_normal((classes, n))).astype(dtype), rng.standard_normal(classes).astype(dtype)
+    y, s = rng.integers(0, classes, m), rng.uniform(0.5, 2, m).astype(dtype)
+    want = fastlr.get_backend("numpy").softmax_cost_gradient(*(a.astype(np.float64) for a in (X, y, W, b, s)))
+    device = [cp.asarray(a) for a in (X, y, W, b, s)]
+    rtol = 1e-9 if dtype == np.float64 else 2e-4
+    fused = kernels.softmax_cost_gradient(*device)
+    gemm = kernels.softmax_cost_gradient_gemm(*device)
+    for got in (fused, gemm):
+        for value, expected in zip(got, want):
+            assert value.dtype == dtype
+            np.testing.assert_allclose(cp.asnumpy(value), expected, rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_residual_kernel_matches_the_array_epilogue(cp, kernels):
+    from fastlr.kernels import gemm_softmax
+
+    rng = np.random.default_rng(2)
+    Z = cp.asarray(rng.standard_normal((1000, 70)) * 30)
+    labels = cp.asarray(rng.integers(-1, 70, 1000))  # some out of range: NaN losses
+    b, s = cp.asarray(rng.standard_normal(70)), cp.asarray(rng.uniform(0.5, 2, 1000))
+    Z_kernel, Z_reference = Z.copy(), Z.copy()
+    losses = kernels._residual_rows(Z_kernel, labels, b, s)
+    expected = gemm_softmax.residual_rows(cp, Z_reference, labels, b, s)
+    np.testing.assert_allclose(cp.asnumpy(losses), cp.asnumpy(expected), rtol=1e-12)
+    np.testing.assert_allclose(cp.asnumpy(Z_kernel), cp.asnumpy(Z_reference), rtol=1e-11, atol=1e-15)
+
+
+def test_tensor_float_32_is_an_opt_in(cp, kernels, monkeypatch):
+    rng = np.random.default_rng(3)
+    X = cp.asarray(rng.standard_normal((4000, 600), dtype=np.float32))
+    W, b = cp.asarray(0.1 * rng.standard_normal((100, 600), dtype=np.float32)), cp.zeros(100, np.float32)
+    y = cp.asarray(rng.integers(0, 100, 4000))
+    exact = kernels.softmax_cost_gradient(X, y, W, b)
+    monkeypatch.setattr(config, "CUDA_SOFTMAX_TF32", True)
+    fast = kernels.softmax_cost_gradient(X, y, W, b)
+    np.testing.assert_allclose(cp.asnumpy(fast[1]), cp.asnumpy(exact[1]), rtol=2e-2, atol=1e-4)
+    monkeypatch.setattr(config, "CUDA_SOFTMAX_TF32", False)
+    again = kernels.softmax_cost_gradient(X, y, W, b)
+    np.testing.assert_array_equal(cp.asnumpy(again[1]), cp.asnumpy(exact[1]))

@@ -80,6 +80,8 @@ CASES = {
     "newton": dict(solver="newton", tol=1e-10),
     "newton-no-intercept": dict(solver="newton", tol=1e-10, fit_intercept=False, C=0.1),
     "lbfgs-unpenalized": dict(solver="lbfgs", tol=1e-9, penalty=None),
+    "newton-cg": dict(solver="newton-cg", tol=1e-10),
+    "newton-cg-no-intercept": dict(solver="newton-cg", tol=1e-10, fit_intercept=False, C=0.1),
     # Fixed iteration counts: the same iterates step by step (and the Lipschitz
     # estimate behind gd's automatic step size).
     "gd": dict(solver="gd", tol=0.0, max_iter=40),
@@ -100,8 +102,9 @@ def test_binary_fit_equals_in_memory_fit(binary, params):
     [
         dict(solver="lbfgs", multi_class="multinomial", tol=1e-9),
         dict(solver="newton", multi_class="ovr", tol=1e-10),
+        dict(solver="newton-cg", multi_class="multinomial", tol=1e-10),
     ],
-    ids=["multinomial-lbfgs", "ovr-newton"],
+    ids=["multinomial-lbfgs", "ovr-newton", "multinomial-newton-cg"],
 )
 def test_multiclass_fit_equals_in_memory_fit(three_classes, params):
     X, y = three_classes

@@ -1,5 +1,8 @@
 """Every backend against the python reference and against finite differences."""
 
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -8,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import expit, logsumexp
 
+import fastlr
 from fastlr import get_backend
 from tests.conftest import ALL_BACKENDS, FAST_BACKENDS, make_problem
 
@@ -124,6 +128,21 @@ def test_cost_is_exact_for_margins_in_the_thousands(backend, dtype):
     assert float(host(kernels, cost)) == pytest.approx(1500.0, rel=1e-6)
     np.testing.assert_allclose(host(kernels, dw), [0.5], rtol=1e-6)
     assert np.isfinite(float(host(kernels, db)))
+
+
+@pytest.mark.parametrize("backend", FAST_BACKENDS)
+def test_a_one_element_intercept_is_the_scalar_one(backend):
+    """b may be a scalar or an array of shape (1,): the same numbers either way."""
+    kernels = get_backend(backend)
+    X, y, w, b, _ = make_problem(m=60, n=3)
+    Xd, yd, wd = on_device(kernels, X, y, w)
+    for name in ("cost", "cost_gradient", "cost_gradient_hessian"):
+        one_element, scalar = (getattr(kernels, name)(Xd, yd, wd, value) for value in (np.array([b]), b))
+        for got, want in zip(*(result if isinstance(result, tuple) else (result,) for result in (one_element, scalar))):
+            np.testing.assert_array_equal(host(kernels, got), host(kernels, want))
+    np.testing.assert_array_equal(
+        host(kernels, kernels.decision_function(Xd, wd, np.array([b]))), host(kernels, kernels.decision_function(Xd, wd, b))
+    )
 
 
 def _softmax_problem(m=400, n=6, k=4, dtype=np.float64, scale=1.0, seed=1):
@@ -260,3 +279,235 @@ def test_hessian_products_match_the_hessian_and_differences(backend):
     numeric = (gradient_of(params + eps * direction) - gradient_of(params - eps * direction)) / (2 * eps)
     analytic = np.concatenate([host(kernels, HV).ravel(), host(kernels, Hv_b)])
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+# -- the numba-parallel paths, above the parallel threshold -------------------------------
+@pytest.fixture
+def three_ranges(monkeypatch):
+    """numba-parallel with three row ranges on 3·64 rows or more, and a count of the
+    calls that went to its threads (so a test can tell the parallel path ran)."""
+    pytest.importorskip("numba")
+    from fastlr import config
+    from fastlr.kernels import numba_parallel
+
+    monkeypatch.setattr(config, "NUMBA_THREADS", 3)
+    monkeypatch.setattr(config, "NUMBA_MIN_ROWS_PER_THREAD", 64)
+    calls = []
+    run = numba_parallel.RangeThreads.run
+
+    def counted(self, row_pass, m, ranges, inputs, outputs):
+        calls.append((row_pass.__name__, ranges))
+        return run(self, row_pass, m, ranges, inputs, outputs)
+
+    monkeypatch.setattr(numba_parallel.RangeThreads, "run", counted)
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_parallel_pass_matches_the_reference(three_ranges, dtype):
+    """Binary cost and gradient, Newton's pass, the softmax, margins and probabilities on
+    three threads, against the python reference (the fit and prediction paths)."""
+    kernels, reference = get_backend("numba-parallel"), get_backend("python")
+    rtol, atol = RTOL[dtype], RTOL[dtype] * 1e-2
+    X, y, w, b, s = make_problem(m=1001, n=6, dtype=dtype, weighted=True)
+    for got, want in [
+        (kernels.cost(X, y, w, b, s), reference.cost(X, y, w, b, s)),
+        *zip(kernels.cost_gradient(X, y, w, b, s), reference.cost_gradient(X, y, w, b, s)),
+        *zip(kernels.cost_gradient_hessian(X, y, w, b, s), reference.cost_gradient_hessian(X, y, w, b, s)),
+        (kernels.predict_proba(X, w, b), reference.predict_proba(X, w, b)),
+    ]:
+        assert np.asarray(got).dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    X, y, W, b, s = _softmax_problem(m=1001, dtype=dtype)
+    for got, want in zip(kernels.softmax_cost_gradient(X, y, W, b, s), reference.softmax_cost_gradient(X, y, W, b, s)):
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(kernels.softmax_cost(X, y, W, b, s), reference.softmax_cost(X, y, W, b, s), rtol=rtol)
+    Z = kernels.decision_function(X, W, b)
+    np.testing.assert_allclose(Z, reference.decision_function(X, W, b), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(kernels.softmax(Z), reference.softmax(Z.astype(np.float64)), rtol=rtol, atol=atol)
+    ran = {name for name, ranges in three_ranges if ranges == 3}
+    assert ran == {
+        "binary_rows", "hessian_rows", "softmax_rows", "binary_margins", "margins_rows", "sigmoid_block", "softmax_range"
+    }
+
+
+def test_parallel_newton_fit_and_prediction_match_the_serial_backend(three_ranges, breast_cancer):
+    """The default path for more than a few thousand rows and few features (Newton, then
+    predict_proba) on three threads gives the serial backend's model and probabilities."""
+    X, y = breast_cancer
+    parallel = fastlr.fit(X, y, backend="numba-parallel", solver="newton", tol=1e-10)
+    serial = fastlr.fit(X, y, backend="numba", solver="newton", tol=1e-10)
+    np.testing.assert_allclose(parallel.coef_, serial.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(parallel.predict_proba(X), serial.predict_proba(X), rtol=1e-9, atol=1e-15)
+    assert {"hessian_rows", "binary_margins", "sigmoid_block"} <= {name for name, _ in three_ranges}
+
+
+def test_a_failing_range_raises_after_every_range_has_finished():
+    pytest.importorskip("numba")
+    import threading
+    import time
+
+    from fastlr.kernels.numba_parallel import RangeThreads
+
+    finished = []
+    lock = threading.Lock()
+
+    def row_pass(lo, hi, out):
+        if lo > 0:
+            time.sleep(0.05)
+            with lock:
+                finished.append(lo)
+        if hi == 30:
+            raise RuntimeError("range 2")
+
+    with pytest.raises(RuntimeError, match="range 2"):
+        RangeThreads().run(row_pass, [(0, 10), (10, 20), (20, 30)], (), lambda r: [None])
+    assert sorted(finished) == [10, 20]
+
+
+def test_parallel_passes_run_in_a_forked_child():
+    """Worker threads do not survive fork: a child starts its own instead of waiting forever."""
+    pytest.importorskip("numba")
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    script = textwrap.dedent(
+        """
+        import multiprocessing, numpy as np
+        from fastlr import config, get_backend
+        config.NUMBA_THREADS, config.NUMBA_MIN_ROWS_PER_THREAD = 2, 64
+        kernels = get_backend("numba-parallel")
+        X, y, w = np.ones((500, 3)), np.zeros(500), np.zeros(3)
+        kernels.cost(X, y, w, 0.0)  # the parent's workers start here
+        def child(queue):
+            queue.put(float(kernels.cost(X, y, w, 0.0)))
+        queue = multiprocessing.get_context("fork").Queue()
+        process = multiprocessing.get_context("fork").Process(target=child, args=(queue,))
+        process.start()
+        print(queue.get(timeout=60))
+        process.join(60)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == pytest.approx(np.log(2.0))
+
+
+def test_every_fit_path_compiles_one_kernel_per_dtype():
+    """Every solver, binary and multinomial, and every prediction, in float32 and float64:
+    each row pass is specialized once per dtype, never per flag or call path."""
+    pytest.importorskip("numba")
+    script = textwrap.dedent(
+        """
+        from fastlr import warmup
+        from fastlr.kernels import numba_common, numba_math
+        warmup.warm_up()
+        passes = [numba_common.binary_rows, numba_common.hessian_rows, numba_common.softmax_rows,
+                  numba_common.margins_rows, numba_common.softmax_range, numba_math.sigmoid_block]
+        for row_pass in passes:
+            print(row_pass.__name__, len(row_pass.signatures))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    counts = dict(line.split() for line in result.stdout.splitlines())
+    assert counts == {name: "2" for name in counts} and len(counts) == 6, counts
+
+
+def test_vectorized_math_is_as_exact_as_libm():
+    """The SIMD exp, log1p and log of numba_math against NumPy's libm, within a few units in
+    the last place, through the subnormals, at the ends of their ranges and for NaN."""
+    numba = pytest.importorskip("numba")
+    from fastlr.kernels import numba_math
+
+    ulp = np.finfo(np.float64).eps
+    rng = np.random.default_rng(0)
+    x = np.concatenate([-rng.uniform(0, 1, 20_000), -rng.uniform(0, 745, 20_000), [0.0, -0.0, -1e-300, -745.1, -746.0, -1e4, -np.inf]])
+    got = x.copy()
+    numba_math.exp_block(got, got.size)
+    want = np.exp(x)
+    normal = want >= np.finfo(np.float64).tiny
+    assert np.max(np.abs(got[normal] - want[normal]) / want[normal]) < 4 * ulp
+    assert np.max(np.abs(got[~normal] - want[~normal])) <= 5e-324  # one step of the subnormals
+    nan = np.array([np.nan])
+    numba_math.exp_block(nan, 1)
+    assert np.isnan(nan[0])
+
+    log1p = numba.njit(lambda e: [numba_math.log1p_unit(v) for v in e])
+    e = np.concatenate([rng.uniform(0, 1, 20_000), 10.0 ** -rng.uniform(0, 323, 2_000), [0.0, 1.0, 5e-324]])
+    got, want = np.array(log1p(e)), np.log1p(e)
+    positive = want > 0
+    assert got[~positive].tolist() == [0.0] and np.max(np.abs(got[positive] - want[positive]) / want[positive]) < 4 * ulp
+
+    x = np.concatenate([1 + rng.uniform(0, 1, 20_000), rng.uniform(1, 1e3, 20_000), [1.0, 2.0, np.sqrt(2.0), 1e308]])
+    got = np.empty_like(x)
+    numba_math.log_block(x, x.size, got)
+    want = np.log(x)
+    assert got[x == 1.0].tolist() == [0.0]
+    assert np.max(np.abs(got - want) / np.maximum(want, 1e-300)) < 4 * ulp
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_gemm_softmax_pass_matches_the_reference_on_numpy(dtype, weighted):
+    """The chunked GEMM path of the GPU's many-class softmax, run over NumPy with the
+    array-library epilogue: chunk edges (37 rows a chunk) and the float64 sums across chunks."""
+    from fastlr.kernels import gemm_softmax
+
+    X, y, W, b, s = _softmax_problem(m=500, n=7, k=5, dtype=dtype)
+    s = s if weighted else None
+    want = get_backend("python").softmax_cost_gradient(X, y, W, b, s)
+    for with_gradient in (True, False):
+        got = gemm_softmax.softmax_gemm_pass(np, X, y, W, b, s, with_gradient, 37, gemm_softmax.numpy_epilogue)
+        assert all(value.dtype == dtype for value in got)
+        np.testing.assert_allclose(got[0], want[0], rtol=RTOL[dtype])
+        if with_gradient:
+            for value, expected in zip(got[1:], want[1:]):
+                np.testing.assert_allclose(value, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-2)
+    y_bad = y.copy()
+    y_bad[3] = 5
+    cost = gemm_softmax.softmax_gemm_pass(np, X, y_bad, W, b, s, True, 37, gemm_softmax.numpy_epilogue)[0]
+    assert np.isnan(cost)
+
+
+def test_numba_backends_pickle_for_dask_workers():
+    """A backend travels in dask's task graphs: it pickles, and the copy uses the
+    receiving process's worker threads."""
+    pytest.importorskip("numba")
+    import pickle
+
+    X, y, w, b, _ = make_problem(m=500, n=4)
+    for name in ("numba", "numba-parallel"):
+        original = get_backend(name)
+        copy = pickle.loads(pickle.dumps(original))
+        assert copy._threads is original._threads
+        np.testing.assert_array_equal(copy.cost_gradient(X, y, w, b)[1], original.cost_gradient(X, y, w, b)[1])
+@pytest.mark.parametrize("m", [60, 20_000], ids=["serial", "parallel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_fused_second_order_passes_match_the_generic_ones(m, dtype, weighted):
+    """The Numba curvature, probability and Hessian-vector passes (one read of X each) against the
+    generic two-pass versions of the base class, on the serial path and on the per-thread one."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(11)
+    X, y, w, b, s = make_problem(m=m, n=7, dtype=dtype, weighted=weighted)
+    labels = rng.integers(0, 4, m)
+    W, c = rng.standard_normal((4, 7)).astype(dtype), rng.standard_normal(4).astype(dtype)
+    v, V, v_b = rng.standard_normal(7), rng.standard_normal((4, 7)), rng.standard_normal(4)
+    generic = get_backend("numpy")
+
+    def passes(kernels):
+        binary = kernels.cost_gradient_curvature(X, y, w, b, s)
+        softmax = kernels.softmax_cost_gradient_probabilities(X, labels, W, c, s)
+        return [*binary, *kernels.hessian_product(X, binary[3], v, 0.7), *softmax,
+                *kernels.softmax_hessian_product(X, softmax[3], s, V, v_b)]
+
+    want = passes(generic)
+    rtol = RTOL[dtype]
+    for backend in ("numba", "numba-parallel"):
+        got = passes(get_backend(backend))
+        for value, expected in zip(got, want):
+            np.testing.assert_allclose(np.asarray(value, dtype=float), np.asarray(expected, dtype=float),
+                                       rtol=rtol, atol=rtol * 1e-2)
+        assert got[3].dtype == np.float64 and got[9].dtype == dtype  # D in float64, P in X's dtype

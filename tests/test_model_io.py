@@ -124,3 +124,139 @@ def test_unfitted_or_unportable_models_are_not_saved(iris, tmp_path):
     model = LogisticRegression(backend="numpy", random_state=np.random.RandomState(0)).fit(X, y)
     with pytest.raises(ValueError, match="random_state"):
         save_model(model, tmp_path / "model.json")
+
+
+# -- a model file is untrusted input ---------------------------------------------------------
+@pytest.fixture
+def saved(iris, tmp_path):
+    """(path, document, model): a three-class model fitted on four features, saved."""
+    X, y = iris
+    model = LogisticRegression(backend="numpy").fit(X.to_numpy(), y)
+    path = tmp_path / "model.json"
+    save_model(model, path)
+    return path, json.loads(path.read_text()), model
+
+
+def _edit(document, change):
+    document = json.loads(json.dumps(document))
+    change(document["fitted"], document)
+    return document
+
+
+DAMAGE = {
+    # (the edit, what the message must name)
+    "coef-row-too-short": (lambda f, d: f["coef"]["values"][0].pop(), "coef"),
+    "coef-row-too-long": (lambda f, d: f["coef"]["values"][0].extend([0.5] * 10_000), "coef"),
+    "coef-rows-missing": (lambda f, d: f["coef"]["values"].pop(), "coef: shape"),
+    "n-features-changed": (lambda f, d: f.update(n_features_in=7), "coef: shape"),
+    "n-features-not-an-int": (lambda f, d: f.update(n_features_in="4"), "n_features_in"),
+    "coef-nan": (lambda f, d: f["coef"]["values"][1].__setitem__(2, float("nan")), "coef: values must be finite"),
+    "coef-strings": (lambda f, d: f["coef"]["values"][1].__setitem__(2, "x"), "coef: the values are not a regular"),
+    "coef-object-dtype": (lambda f, d: f["coef"].update(dtype="|O"), "coef: dtype object"),
+    "labels-not-scalars": (lambda f, d: f["classes"].update(dtype="|O", values=[[1], [2], [3]]), "classes"),
+    "coef-integer-dtype": (lambda f, d: f["coef"].update(dtype="<i8"), "coef: dtype int64 is not allowed"),
+    "coef-float16": (lambda f, d: f["coef"].update(dtype="<f2"), "not float32 or float64"),
+    "intercept-too-long": (lambda f, d: f["intercept"]["values"].append(1.0), "intercept: shape"),
+    "intercept-other-dtype": (lambda f, d: f["intercept"].update(dtype="<f4"), "intercept: dtype float32 differs"),
+    "huge-label-dtype": (lambda f, d: f["classes"].update(dtype="<U500000000"), "classes: dtype"),
+    "label-dtype-too-short": (lambda f, d: f["classes"].update(dtype="<U2"), "too short for its labels"),
+    "classes-repeated": (lambda f, d: f["classes"]["values"].__setitem__(1, f["classes"]["values"][0]), "classes"),
+    "classes-unsorted": (lambda f, d: f["classes"]["values"].reverse(), "sorted order"),
+    "one-class": (lambda f, d: f["classes"].update(values=["setosa"]), "at least 2"),
+    "n-iter-negative": (lambda f, d: f["n_iter"].update(values=[-3]), "n_iter"),
+    "n-iter-overflow": (lambda f, d: f["n_iter"].update(values=[2**70]), "n_iter: the values are not a regular"),
+    "feature-names-count": (lambda f, d: f.update(feature_names=["a", "b"]), "feature_names"),
+    "cost-history-count": (lambda f, d: f.update(cost_history=[[1.0], [2.0]]), "cost_history"),
+    "unknown-solver": (lambda f, d: f.update(solver="magic"), "solver"),
+    "missing-field": (lambda f, d: f.pop("intercept"), "no field 'intercept'"),
+    "unknown-param": (lambda f, d: d["params"].update(alpha=1.0), r"params: unknown parameters \['alpha'\]"),
+    "invalid-param": (lambda f, d: d["params"].update(C=-1.0), "'C' parameter"),
+    "bad-class-weight": (lambda f, d: d["params"].update(class_weight={"pairs": 3}), "class_weight"),
+    "array-not-a-record": (lambda f, d: f.update(coef=[[1.0]]), "coef: expected"),
+}
+
+
+@pytest.mark.parametrize("case", DAMAGE)
+def test_damaged_model_files_are_refused_naming_the_field(case, saved):
+    path, document, _ = saved
+    change, message = DAMAGE[case]
+    path.write_text(json.dumps(_edit(document, change)))
+    with pytest.raises(ModelFormatError, match=f"damaged fastlr model file .*{message}"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000, '{"format": "fastlr-model", "format_v'],
+                         ids=["nested-too-deep", "truncated"])
+def test_files_json_cannot_read_are_refused(content, tmp_path):
+    path = tmp_path / "model.json"
+    path.write_text(content)
+    with pytest.raises(ModelFormatError, match="not a fastlr model file"):
+        load_model(path)
+
+
+def test_a_file_above_the_size_limit_is_refused_before_it_is_read(saved, monkeypatch):
+    from fastlr import model_io
+
+    path, _, _ = saved
+    monkeypatch.setattr(model_io, "MAX_FILE_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(model_io.json, "load", lambda file: pytest.fail("the file was parsed"))
+    with pytest.raises(ModelFormatError, match="bytes, above the"):
+        load_model(path)
+
+
+def test_an_array_above_the_memory_limit_is_refused_before_it_is_allocated(iris, tmp_path, monkeypatch):
+    from fastlr import model_io
+
+    X, y = iris
+    model = LogisticRegression(backend="numpy").fit(X.to_numpy(), np.unique(y, return_inverse=True)[1])
+    path = tmp_path / "model.json"
+    save_model(model, path)
+    limit = model.coef_.nbytes - 1
+    assert model.classes_.nbytes <= limit
+    monkeypatch.setattr(model_io, "MAX_ARRAY_BYTES", limit)
+    with pytest.raises(ModelFormatError, match=f"coef: 3 x 4 values of float64 exceed {limit} bytes"):
+        load_model(path)
+
+
+def test_a_failed_save_leaves_the_previous_file(saved, monkeypatch):
+    from fastlr import outputs
+
+    path, _, model = saved
+    before = path.read_bytes()
+    unserializable = LogisticRegression(backend="numpy").fit(np.eye(4), [0, 1, 0, 1])
+    unserializable.classes_ = np.array([{0}, {1}], dtype=object)  # labels JSON has no form for
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        save_model(unserializable, path)
+    assert path.read_bytes() == before
+
+    def disk_full(descriptor):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_model(model, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model.json"]  # no temporary file left
+
+
+def test_an_interrupted_save_leaves_the_previous_file(saved, monkeypatch):
+    from fastlr import outputs
+
+    path, _, model = saved
+    before = path.read_bytes()
+
+    def interrupted(source, destination):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(model, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["model.json"]
+
+
+def test_a_replaced_model_file_keeps_its_permissions(saved):
+    path, _, model = saved
+    path.chmod(0o640)
+    save_model(model, path)
+    assert path.stat().st_mode & 0o777 == 0o640

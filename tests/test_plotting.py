@@ -62,7 +62,7 @@ def test_cost_history_of_one_model_and_one_vs_rest_classes():
     model = LogisticRegression(backend="numpy", multi_class="ovr").fit(X, y)
     ax = plotting.plot_cost_history(model, log_gap=False)
     assert ax.get_yscale() == "linear" and ax.get_ylabel() == "cost"
-    assert [line.get_label() for line in ax.get_lines()] == [f"newton (numpy), class {k}" for k in range(3)]
+    assert [line.get_label() for line in ax.get_lines()] == [f"{model.solver_} (numpy), class {k}" for k in range(3)]
     for line, history in zip(ax.get_lines(), model.cost_history_):
         np.testing.assert_array_equal(line.get_ydata(), history)
     with pytest.raises(ValueError, match="2 labels for 1 models"):
@@ -77,6 +77,9 @@ def test_decision_boundary_follows_the_model(binary, tmp_path):
     _saved_png(ax, tmp_path / "boundary.png")
 
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["no", "yes"]
+    colour_bar = [axis for axis in fig.axes if axis is not ax]
+    assert len(colour_bar) == 1 and colour_bar[0].get_ylabel() == "P(yes)"
+    assert colour_bar[0].get_ylim() == pytest.approx((0.0, 1.0))
     scattered = sum(len(collection.get_offsets()) for collection in ax.collections if collection.get_offsets().size)
     assert scattered >= len(X)
     # The drawn line is P = 0.5, i.e. w·x + b = 0, up to the grid's resolution.

@@ -66,6 +66,35 @@ def test_binary_optimum(backend, solver, C, breast_cancer):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("problem", ["binary", "softmax"])
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton"])
+def test_second_order_and_quasi_newton_reach_sklearn_optimum(solver, problem, weighted, backend, breast_cancer,
+                                                             digits):
+    """Breast cancer (binary) and digits (softmax), with and without sample weights: within 1e-8
+    (relative) of scikit-learn's objective at its own optimum (lbfgs to tol 1e-12)."""
+    X, y = breast_cancer if problem == "binary" else digits
+    weights = np.random.default_rng(1).uniform(0.2, 3.0, len(y)) if weighted else None
+    best = _sklearn_best(problem, weighted, X, y, weights)
+    model = fastlr.fit(X, y, backend=backend, solver=solver, sample_weight=weights, tol=1e-9, max_iter=10_000)
+    got = sklearn_objective(X, y, model.coef_, model.intercept_, sample_weight=weights)
+    assert abs(relative_gap(got, best)) < 1e-8
+    assert model.solver_ == solver and model.coef_.shape[0] == (1 if problem == "binary" else 10)
+
+
+_BEST = {}
+
+
+def _sklearn_best(problem, weighted, X, y, weights):
+    """scikit-learn's objective at its optimum (lbfgs, tol 1e-12), once per problem and weighting."""
+    if (problem, weighted) not in _BEST:
+        reference = sklearn_fit(X, y)
+        reference.fit(X, y, sample_weight=weights)
+        _BEST[problem, weighted] = sklearn_objective(X, y, reference.coef_, reference.intercept_, sample_weight=weights)
+    return _BEST[problem, weighted]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_softmax_matches_sklearn_multinomial(backend, digits):
     X, y = digits
     reference = sklearn_fit(X, y, solver="lbfgs")
@@ -203,10 +232,15 @@ def test_proximal_gd_gives_exact_zeros(breast_cancer):
     np.testing.assert_allclose(model.coef_, fista.coef_, atol=1e-3)
 
 
-def test_auto_picks_a_proximal_solver_for_l1(breast_cancer):
+def test_auto_picks_a_proximal_solver_for_l1(breast_cancer, digits, monkeypatch):
     X, y = breast_cancer
-    assert fastlr.fit(X, y, backend="numpy", penalty="l1", C=0.1).solver_ == "fista"
-    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton"
+    assert fastlr.fit(X, y, backend="numpy", l1_ratio=1, C=0.1).solver_ == "newton-cd"
+    assert fastlr.fit(X, y, backend="numpy", l1_ratio=0.5, C=0.1).solver_ == "newton-cd"
+    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton-cg"
+    # Proximal Newton holds the (n+1)² Hessian: beyond the configured width, and for the softmax, FISTA.
+    monkeypatch.setattr(fastlr.config, "AUTO_NEWTON_CD_MAX_FEATURES", X.shape[1] - 1)
+    assert fastlr.fit(X, y, backend="numpy", l1_ratio=1, C=0.1).solver_ == "fista"
+    assert fastlr.fit(*digits, backend="numpy", l1_ratio=1, C=0.1, max_iter=5, tol=0.1).solver_ == "fista"
 
 
 # -- weights ---------------------------------------------------------------------
@@ -251,7 +285,9 @@ HISTORY_CASES = {
     "minibatch": dict(solver="gd", batch_size=64, max_iter=5, tol=0, random_state=0),
     "lbfgs": dict(solver="lbfgs", tol=1e-8),
     "newton": dict(solver="newton", tol=1e-8),
+    "newton-cg": dict(solver="newton-cg", tol=1e-8),
     "fista-l1": dict(solver="fista", penalty="l1", C=0.5, tol=1e-7, max_iter=5000),
+    "newton-cd-l1": dict(solver="newton-cd", penalty="l1", C=0.5, tol=1e-10),
     "gd-max-iter-0": dict(solver="gd", max_iter=0),
     "lbfgs-max-iter-0": dict(solver="lbfgs", max_iter=0),
 }
@@ -261,32 +297,45 @@ def test_every_solver_has_a_history_case():
     assert {case["solver"] for case in HISTORY_CASES.values()} == set(SOLVERS)
 
 
+def starting_cost(X, y, coef_shape, prior, C):
+    """F(θ₀) in the mean form, from scikit-learn's objective: θ₀ = 0, or w = 0 with the intercepts
+    at the log class shares (log-odds for a binary y) when the solver starts from the priors."""
+    classes, counts = np.unique(y, return_counts=True)
+    shares = counts / len(y)
+    intercept = np.log(shares) if prior else np.zeros(len(classes))
+    if coef_shape[0] == 1:
+        intercept = intercept[1:] - intercept[:1]
+    return sklearn_objective(X, y, np.zeros(coef_shape), intercept, C) / (C * len(y))
+
+
 @pytest.mark.parametrize("problem", ["binary", "ovr", "softmax"])
 @pytest.mark.parametrize("case", list(HISTORY_CASES))
 def test_history_starts_at_theta0_and_has_one_entry_per_iteration(case, problem, breast_cancer, digits):
-    """For every solver and sub-problem: cost_history_[0] = F(0), len = n_iter_ + 1, and the last
-    entry is F at the returned coefficients, computed here with scikit-learn's objective."""
+    """For every solver and sub-problem: cost_history_[0] = F(θ₀) (θ₀ = 0, or the class priors for the
+    solvers that start there), len = n_iter_ + 1, and the last entry is F at the returned coefficients,
+    both computed here with scikit-learn's objective."""
     params = dict(HISTORY_CASES[case])
-    if problem == "softmax" and params["solver"] == "newton":
-        pytest.skip("newton fits one-vs-rest only")
+    if problem == "softmax" and not SOLVERS[params["solver"]].multinomial:
+        pytest.skip(f"{params['solver']} fits binary and one-vs-rest problems only")
     X, y = breast_cancer if problem == "binary" else (digits[0][:400], digits[1][:400])
     params["multi_class"] = {"binary": "auto", "ovr": "ovr", "softmax": "multinomial"}[problem]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = fastlr.fit(X, y, backend="numpy", **params)
     C, l1_ratio = params.get("C", 1.0), 1.0 if params.get("penalty") == "l1" else 0.0
+    prior = SOLVERS[params["solver"]].prior_start
     histories = model.cost_history_ if isinstance(model.cost_history_, list) else [model.cost_history_]
     assert len(histories) == len(model.n_iter_)
     if problem == "softmax":
         end = sklearn_objective(X, y, model.coef_, model.intercept_, C, l1_ratio=l1_ratio) / (C * len(y))
-        starts, ends = [np.log(10)], [end]
+        starts, ends = [starting_cost(X, y, (10, X.shape[1]), prior, C)], [end]
     else:
         classes = [1] if problem == "binary" else range(10)
-        starts = [np.log(2)] * len(classes)
+        targets = [(y == k).astype(float) for k in classes]
+        starts = [starting_cost(X, target, (1, X.shape[1]), prior, C) for target in targets]
         ends = [
-            sklearn_objective(X, (y == k).astype(float), model.coef_[i], model.intercept_[i], C, l1_ratio=l1_ratio)
-            / (C * len(y))
-            for i, k in enumerate(classes)
+            sklearn_objective(X, target, model.coef_[i], model.intercept_[i], C, l1_ratio=l1_ratio) / (C * len(y))
+            for i, target in enumerate(targets)
         ]
     for history, n_iter, start, end in zip(histories, model.n_iter_, starts, ends):
         assert len(history) == n_iter + 1

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from fastlr import config
 from fastlr.dispatch import BACKENDS, get_backend, get_sparse_backend
-from fastlr.kernels.base import HessianTooLargeError, KernelInputError
+from fastlr.kernels.base import KernelInputError
 from fastlr.validation import canonical_csr
 from tests.conftest import backend_params
 
@@ -192,16 +192,6 @@ def test_csr_kernels_refuse_dense_and_other_formats(backend):
             kernels.cost_gradient(wrong, y, w, b)
 
 
-@pytest.mark.parametrize("backend", SPARSE_BACKENDS)
-def test_a_dense_hessian_that_cannot_fit_is_refused_before_any_work(backend):
-    kernels = get_sparse_backend(backend)
-    n = 3_000_000  # (n+1)² float64 = 72 TB
-    X = scipy.sparse.csr_array((np.ones(3), (np.arange(3), [0, 17, n - 1])), shape=(3, n))
-    with pytest.raises(HessianTooLargeError, match=r"TB|GB") as error:
-        kernels.cost_gradient_hessian(*on_device(kernels, X, np.array([0.0, 1.0, 1.0]), np.zeros(n)), 0.0)
-    assert "solver='lbfgs'" in str(error.value) and "3000000 features" in str(error.value)
-
-
 def test_row_ranges_are_balanced_by_work_not_by_rows():
     pytest.importorskip("numba")
     from fastlr.kernels.sparse_numba import balanced_bounds
@@ -240,22 +230,6 @@ def test_fused_csr_passes_agree_with_scipy_products_on_random_problems(m, n, den
         got = get_sparse_backend(backend).cost_gradient(X, y, w, b, s)
         for value, expected in zip(got, want):
             np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.parametrize("backend", backend_params())
-def test_the_hessian_diagonal_of_every_dense_backend_is_the_hessians(backend, monkeypatch):
-    """The Jacobi preconditioner hook on dense X (generic, by blocks of rows) against the dense Hessian."""
-    monkeypatch.setattr(config, "HESSIAN_BLOCK_ROWS", 64)  # several blocks
-    kernels = get_backend(backend)
-    rng = np.random.default_rng(4)
-    X, y = rng.standard_normal((300, 6)), (rng.random(300) < 0.5).astype(float)
-    w, s = rng.standard_normal(6), rng.uniform(0.5, 2.0, 300)
-    Xd, yd, wd, sd = on_device(kernels, X, y, w, s)
-    curvature = kernels.cost_gradient_curvature(Xd, yd, wd, 0.2, sd)[3]
-    diagonal, diagonal_b = kernels.hessian_diagonal(Xd, curvature)
-    hessian = get_backend("python").cost_gradient_hessian(X, y, w, 0.2, s)[3]
-    np.testing.assert_allclose(host(kernels, diagonal), np.diag(hessian)[:-1], rtol=1e-10)
-    np.testing.assert_allclose(float(host(kernels, diagonal_b)), hessian[-1, -1], rtol=1e-10)
 
 
 def test_a_registered_backend_brings_its_csr_companion_or_gets_a_clear_error():

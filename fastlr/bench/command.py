@@ -7,10 +7,13 @@ of X once each way of :data:`fastlr.bench.workloads.READ_PROBES` (``X @ w``, and
 implementation: a warm-up on a few rows first (JIT compilation), then repeated
 samples, of which it keeps the median. Effective bandwidth is bytes of input
 read / time, in GB/s of 10⁹ bytes (X for the cost and gradient kernels, z for
-``sigmoid``); the roof is the fastest read of X at the same m and dtype. Below a
-few MB the input sits in cache, so "bandwidth" there is cache bandwidth, and
-``sigmoid``, whose input is n times smaller than X, can exceed 100 % of the
-roof; so can a kernel that reads X faster than all three probes.
+``sigmoid``); the roof is the fastest read of X at the same m and dtype, the
+best sample of every probe, measured before and after the cases. A share
+above 100 % is flagged (``!`` in the table, ``above_roof`` in the JSON) and
+explained under the table, never printed bare: below a few MB the input sits in
+cache, so "bandwidth" there is cache bandwidth (``sigmoid``, whose input is n
+times smaller than X, reads from cache); otherwise the machine was busier while
+the roof was read than while the kernel ran.
 
 ``--sparse`` runs the same on a TF-IDF-like CSR
 (:mod:`fastlr.bench.sparse_workloads`: n = 50 000 columns, density 10⁻³ by
@@ -19,12 +22,15 @@ roof of reading the three CSR arrays once.
 
 Writes ``bench.json`` (every row of the printed table, the settings and the
 machine) and ``bench.png`` (time against m, log-log, one line per backend, the
-roof as a dashed line) in ``--output``. ``python -m fastlr.bench --help`` lists
+roof as a dashed line; a bar chart per operation when only one m was run) in
+``--output``. ``python -m fastlr.bench --help`` lists
 the options; ``fastlr bench`` takes the same ones.
 """
 
 import argparse
 import importlib
+import json
+import os
 import sys
 from dataclasses import asdict, dataclass, replace
 from functools import partial
@@ -33,10 +39,11 @@ from typing import Callable, Mapping
 
 from tqdm import tqdm
 
-from fastlr.bench import sparse_workloads, workloads
+from fastlr.bench import optimum, sparse_workloads, workloads
 from fastlr.bench.report import READ_OPERATION, format_table, make_row, plot, write_json
-from fastlr.bench.timing import measure, measure_roof, timing_policy
+from fastlr.bench.timing import measure, measure_roof, roof_gbps, timing_policy
 from fastlr.dispatch import BACKENDS, available_backends, is_usable, unavailable_reason
+from fastlr.outputs import check_output_paths
 from fastlr.threads import blas_threads_limited
 
 
@@ -85,19 +92,29 @@ def make_plan(operations, implementations, row_counts, catalog=workloads.OPERATI
 
 
 def _measure_size(data, cases, policy, progress, probes=workloads.READ_PROBES) -> list:
-    """The rows of one dataset: its roof, then every case on it."""
-    read_seconds, roof = measure_roof(data, policy, probes)
-    rows = [make_row(READ_OPERATION, probe, data, seconds, data.nbytes, roof) for probe, seconds in read_seconds.items()]
-    progress.update(len(read_seconds))
+    """The rows of one dataset: its roof, every case on it, then the roof again.
+
+    The roof is the best read of the input (``data.nbytes``: X, or the three CSR
+    arrays) before and after the cases (each the best of several samples, one
+    probe on every core): a load that comes and goes during the run lowers one
+    of them, not both.
+    """
+    before = measure_roof(data, policy, probes)
+    progress.update(len(before))
+    timed = []
     for operation, implementation in cases:
         progress.set_postfix_str(f"{operation.name} {implementation} m={data.m} {data.dtype}")
         operation.warm_up(implementation, data)
         thunk = operation.bind(implementation, data)
         with blas_threads_limited(workloads.blas_threads(implementation)):
             seconds = measure(thunk, policy)
-        rows.append(make_row(operation.name, implementation, data, seconds, operation.bytes_read(data), roof))
+        timed.append((operation.name, implementation, seconds, operation.bytes_read(data)))
         progress.update()
-    return rows
+    after = measure_roof(data, policy, probes)
+    roof = roof_gbps(data.nbytes, before, after)
+    reads = [(READ_OPERATION, probe, min(before[probe], after[probe]), data.nbytes) for probe in before]
+    return [make_row(name, implementation, data, seconds, nbytes, roof)
+            for name, implementation, seconds, nbytes in reads + timed]
 
 
 def run(plan, n, dtypes, policy, suite=DENSE) -> list:
@@ -107,6 +124,7 @@ def run(plan, n, dtypes, policy, suite=DENSE) -> list:
     by :func:`_measure_size` and dropped before the next.
     """
     total = len(dtypes) * sum(len(suite.read_probes) + len(cases) for cases in plan.values())
+    total += len(dtypes) * len(plan) * len(suite.read_probes)  # the roof again after the cases
     rows = []
     with tqdm(total=total, desc="fastlr bench", unit="case", disable=None) as progress:
         for dtype in dtypes:
@@ -159,6 +177,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--output", type=Path, default=Path("out/bench"), help="folder for bench.json and bench.png (default: %(default)s)"
     )
     parser.add_argument("--gpu", action="store_true", help="run fastlr.bench.gpu instead (needs a CUDA device)")
+    parser.add_argument(
+        "--time-to-optimum", action="store_true",
+        help="race the solvers to scikit-learn's optimum instead (fastlr.bench.optimum; --dtype applies)",
+    )
+    parser.add_argument(
+        "--solvers", nargs="+", metavar="NAME",
+        help=f"with --time-to-optimum: solvers to race (default: all); known: {', '.join(workloads.OPTIMUM_SOLVERS)}",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="with --time-to-optimum: fits per solver (default: 5)")
 
 
 def _check_names(kind: str, names, known) -> None:
@@ -210,10 +237,33 @@ def _run_gpu_experiments(args) -> int:
     return experiments.main(argv)
 
 
+def _run_time_to_optimum(args) -> int:
+    """:func:`fastlr.bench.optimum.race` with the chosen solvers and dtypes; a table and ``time_to_optimum.json``."""
+    solvers = list(dict.fromkeys(args.solvers or workloads.OPTIMUM_SOLVERS))
+    try:
+        _check_names("solver", solvers, list(workloads.OPTIMUM_SOLVERS))
+    except ValueError as exc:
+        print(f"fastlr bench: {exc}", file=sys.stderr)
+        return 2
+    if args.quick:
+        os.environ["FASTLR_BENCH_QUICK"] = "1"
+    rows, notes = optimum.race(solvers, list(dict.fromkeys(args.dtype)), max(1, args.rounds), progress=lambda _: None)
+    for note in notes:
+        print(f"fastlr bench: skipped: {note}", file=sys.stderr)
+    print(optimum.markdown_table(rows))
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / "time_to_optimum.json"
+    path.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     """Run ``fastlr bench`` with parsed ``args``; returns the exit status."""
     if args.gpu:
         return _run_gpu_experiments(args)
+    if args.time_to_optimum:
+        return _run_time_to_optimum(args)
     suite = _suite(args)
     try:
         operations, implementations, row_counts, n, dtypes = _selection(args, suite)
@@ -226,10 +276,15 @@ def main(args: argparse.Namespace) -> int:
     if not any(plan.values()):
         print("fastlr bench: nothing can run with these options", file=sys.stderr)
         return 2
+    try:  # before the run, not after it: a folder that cannot be written must not cost the measurements
+        args.output.mkdir(parents=True, exist_ok=True)
+        check_output_paths({"--output bench.json": args.output / "bench.json", "bench.png": args.output / "bench.png"})
+    except (OSError, ValueError) as exc:
+        print(f"fastlr bench: {exc}", file=sys.stderr)
+        return 2
     policy = timing_policy(args.quick)
     rows = run(plan, n, dtypes, policy, suite)
     print(format_table(rows))
-    args.output.mkdir(parents=True, exist_ok=True)
     settings = {
         "operations": operations, "backends": implementations, "m": row_counts, "n": n,
         "dtypes": dtypes, "quick": args.quick, "timing": asdict(policy), "sparse": args.sparse,

@@ -17,6 +17,13 @@ the bytes of X it must read (m·n·itemsize) over its time. Results go to JSON
 and a PNG under ``--output`` (default ``benchmarks/results``).
 
 Run: ``python -m fastlr.bench.gpu`` or ``fastlr bench --gpu``.
+
+``--race`` runs the time-to-optimum race on the device instead (float32,
+C = 1, tol = 1e-6): binary 10⁷ × 100 and softmax K = 10, 2·10⁶ × 100, fastlr's
+solvers on ``cupy`` against ``torch.optim.LBFGS`` and scikit-learn's
+array-API LogisticRegression on the same memory (torch tensors through
+DLPack, and CuPy arrays), then a 4 GB NumPy X fitted with ``backend="cupy"``
+end to end; ``benchmarks/gpu_session.sh`` runs it with the GPU tests.
 """
 
 import argparse
@@ -28,6 +35,7 @@ import time
 import numpy as np
 
 import fastlr
+from fastlr.bench import peers
 from fastlr.dispatch import get_backend, unavailable_reason
 
 DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 3 * 10**7, 10**8)
@@ -158,6 +166,156 @@ def _time_fit(cp, X, y, dtype, progress, repeats=3):
             "n_iter": int(model.n_iter_[0]), "tol": 1e-6}
 
 
+# -- time to optimum on the device, against torch and scikit-learn's array-API path ------------
+#: (name, m, n, classes) of the race: the issue's binary and softmax shapes, float32 on the device.
+RACE_CASES = (("binary", 10**7, 100, 2), ("softmax", 2 * 10**6, 100, 10))
+QUICK_RACE_CASES = (("binary", 10**5, 100, 2), ("softmax", 10**5, 100, 10))
+#: The host-to-device case: a NumPy X of this many rows × 100 float32 (4 GB) fitted with backend="cupy".
+HOST_ROWS, QUICK_HOST_ROWS = 10**7, 10**5
+RACE_TOL = 1e-6
+
+
+def make_race_problem(cp, m, n, classes, seed=0):
+    """Device X (m, n) float32 ~ N(0, 1) and labels 0..K−1 drawn from a softmax (logistic) model."""
+    rng = cp.random.default_rng(seed)
+    X = rng.standard_normal((m, n), dtype=cp.float32)
+    W = rng.standard_normal((classes, n), dtype=cp.float32) / np.sqrt(n)
+    if classes == 2:
+        y = (rng.random(m, dtype=cp.float32) < 1 / (1 + cp.exp(-(X @ W[0])))).astype(cp.int64)
+    else:
+        Z = X @ W.T
+        gumbel = -cp.log(-cp.log(rng.random(Z.shape, dtype=cp.float32) * 0.999998 + 1e-6))
+        y = (Z + gumbel).argmax(axis=1).astype(cp.int64)  # a draw from softmax(Z) per row
+    return X, y
+
+
+def device_objective(cp, X, y, coef, intercept, C=1.0, block_rows=10**6):
+    """scikit-learn's C·Σℓ + ½‖W‖² in float64 on the device, by row blocks (no float64 copy of X)."""
+    W = cp.asarray(np.atleast_2d(coef), dtype=cp.float64)
+    b = cp.asarray(np.ravel(intercept), dtype=cp.float64)
+    total = 0.0
+    for start in range(0, X.shape[0], block_rows):
+        Xb, yb = X[start : start + block_rows].astype(cp.float64), y[start : start + block_rows]
+        Z = Xb @ W.T + b
+        if W.shape[0] == 1:
+            z = Z[:, 0]
+            losses = cp.logaddexp(0, z) - yb * z
+        else:
+            top = Z.max(axis=1, keepdims=True)
+            losses = (top[:, 0] + cp.log(cp.exp(Z - top).sum(axis=1))) - Z[cp.arange(len(yb)), yb]
+        total += float(losses.sum())
+    return C * total + 0.5 * float((W * W).sum())
+
+
+def _race_competitors(cp, X, y, classes):
+    """name → fit(): each returns (coef, intercept, iterations, evaluations or None), synchronized."""
+
+    def fastlr_fit(solver):
+        def run():
+            model = fastlr.fit(X, y, backend="cupy", solver=solver, tol=RACE_TOL, max_iter=1000)
+            return model.coef_, model.intercept_, int(model.n_iter_.max()), None
+        return run
+
+    competitors = {name: fastlr_fit(solver) for name, solver in
+                   (("fastlr-auto", "auto"), ("fastlr-newton-cg", "newton-cg"), ("fastlr-lbfgs", "lbfgs"))}
+    notes = []
+    try:
+        import torch
+    except ImportError as error:
+        notes.append(f"torch: not installed ({error})")
+    else:
+        X_torch, y_torch = torch.from_dlpack(X), torch.from_dlpack(y)  # the same memory, no copy
+        competitors["torch-lbfgs"] = lambda: peers.torch_lbfgs(X_torch, y_torch, classes, tol=RACE_TOL)
+        reason = peers.array_api_unavailable_reason()
+        if reason is None:
+            competitors["sklearn-array-api-torch"] = lambda: peers.sklearn_array_api(X_torch, y_torch, tol=RACE_TOL)
+        else:
+            notes.append(f"sklearn-array-api-torch: {reason}")
+    reason = peers.array_api_unavailable_reason()
+    if reason is None:
+        competitors["sklearn-array-api-cupy"] = lambda: peers.sklearn_array_api(X, y, tol=RACE_TOL)
+    else:
+        notes.append(f"sklearn-array-api-cupy: {reason}")
+    return competitors, notes
+
+
+def _timed(cp, function):
+    cp.cuda.Device().synchronize()
+    start = time.perf_counter()
+    result = function()
+    cp.cuda.Device().synchronize()
+    return time.perf_counter() - start, result
+
+
+def race(cases, host_rows, repeats, progress=print):
+    """The device race: per case, every competitor warm (one untimed fit), then ``repeats`` rounds
+    of one fit each, interleaved; median wall time, iterations and the objective gap to the best
+    objective any competitor reached. Then a NumPy X of ``host_rows`` × 100 with backend="cupy"."""
+    import cupy as cp
+
+    rows, notes = [], []
+    for name, m, n, classes in cases:
+        X, y = make_race_problem(cp, m, n, classes)
+        competitors, skipped = _race_competitors(cp, X, y, classes)
+        notes += skipped
+        results = {}
+        for competitor, fit_once in competitors.items():
+            fit_once()  # compilation, cuBLAS handles, autotuning: not timed
+        seconds = {competitor: [] for competitor in competitors}
+        for _ in range(repeats):
+            for competitor, fit_once in competitors.items():
+                elapsed, results[competitor] = _timed(cp, fit_once)
+                seconds[competitor].append(elapsed)
+        labels = y.astype(cp.float64) if classes == 2 else y
+        objectives = {c: device_objective(cp, X, labels, *results[c][:2]) for c in competitors}
+        best = min(objectives.values())
+        for competitor in competitors:
+            coef, intercept, iterations, evaluations = results[competitor]
+            row = {"case": name, "m": m, "n": n, "classes": classes, "solver": competitor,
+                   "seconds": float(np.median(seconds[competitor])), "all_seconds": seconds[competitor],
+                   "iterations": iterations, "evaluations": evaluations,
+                   "relative_gap_to_best": (objectives[competitor] - best) / abs(best)}
+            rows.append(row)
+            progress(f"{name} {m:,} x {n}: {competitor:24s} {row['seconds'] * 1e3:8.1f} ms, {iterations} iterations, "
+                     f"gap {row['relative_gap_to_best']:.1e}")
+        del X, y, labels
+        cp.get_default_memory_pool().free_all_blocks()
+    rows.append(_host_input_fit(cp, host_rows, repeats, progress))
+    return rows, list(dict.fromkeys(notes))
+
+
+def _host_input_fit(cp, m, repeats, progress):
+    """A NumPy X (m × 100 float32) and labels fitted with backend="cupy": validation, the pinned
+    transfer, label encoding on the device and the fit, end to end; and the transfer alone."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((m, 100), dtype=np.float32)
+    y = (X[:, 0] + 0.5 * rng.standard_normal(m, dtype=np.float32) > 0).astype(np.int64)
+    kernels = get_backend("cupy")
+    fastlr.fit(X[:10_000], y[:10_000], backend="cupy", tol=RACE_TOL)
+    transfer = [_timed(cp, lambda: kernels.to_device(X))[0] for _ in range(repeats)]
+    fits = [_timed(cp, lambda: fastlr.fit(X, y, backend="cupy", tol=RACE_TOL))[0] for _ in range(repeats)]
+    row = {"case": "numpy-input", "m": m, "n": 100, "classes": 2, "solver": "fastlr-auto", "x_bytes": X.nbytes,
+           "seconds": float(np.median(fits)), "all_seconds": fits, "transfer_seconds": float(np.median(transfer))}
+    progress(f"NumPy X of {X.nbytes / 1e9:.1f} GB, backend='cupy': fit end to end {row['seconds']:.3f} s, "
+             f"of which the transfer alone {row['transfer_seconds']:.3f} s ({X.nbytes / row['transfer_seconds'] / 1e9:.0f} GB/s)")
+    return row
+
+
+def race_summary(rows):
+    """Each fastlr solver against each peer, per case: the ratios the issue's goals are stated in."""
+    lines = []
+    for case in dict.fromkeys(r["case"] for r in rows if r["case"] != "numpy-input"):
+        here = {r["solver"]: r for r in rows if r["case"] == case}
+        fastest = min((r for s, r in here.items() if s.startswith("fastlr")), key=lambda r: r["seconds"])
+        for peer in (s for s in here if not s.startswith("fastlr")):
+            lines.append(f"{case}: {fastest['solver']} {fastest['seconds'] * 1e3:.1f} ms is "
+                         f"{here[peer]['seconds'] / fastest['seconds']:.2f}x {peer} ({here[peer]['seconds'] * 1e3:.1f} ms)")
+    for r in rows:
+        if r["case"] == "numpy-input":
+            lines.append(f"NumPy input {r['x_bytes'] / 1e9:.1f} GB with backend='cupy': {r['seconds']:.3f} s end to end")
+    return lines
+
+
 def summarize(record):
     """The figures the issue asks about: fused at ≥1 GB vs the roof and vs cuBLAS."""
     lines = []
@@ -211,10 +369,15 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--fit-m", type=int, nargs="*", default=[10**7], help="row counts with a full fit")
     parser.add_argument("--output", type=pathlib.Path, default=pathlib.Path("benchmarks/results"))
+    parser.add_argument("--race", action="store_true",
+                        help="time to optimum on the device against torch.optim.LBFGS and scikit-learn's array-API "
+                             "LogisticRegression (set SCIPY_ARRAY_API=1 for the latter), and a NumPy X with backend='cupy'")
     args = parser.parse_args(argv)
     reason = unavailable_reason("cupy")
     if reason is not None:
         parser.exit(1, f"fastlr gpu experiments: the cupy backend cannot run here: {reason}\n")
+    if args.race:
+        return _main_race(args)
     sizes = args.m or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
     record = run(sizes, args.n, args.dtype, args.repeats, set(args.fit_m))
     args.output.mkdir(parents=True, exist_ok=True)
@@ -226,6 +389,24 @@ def main(argv=None):
         print("matplotlib is not installed: no plot (pip install 'fastlr[plot]')")
     print("\n".join(["", *summarize(record)]))
     print(f"\nwrote {stem.with_suffix('.json')} and {stem.with_suffix('.png')}")
+    return 0
+
+
+def _main_race(args):
+    import cupy as cp
+
+    cases = QUICK_RACE_CASES if args.quick else RACE_CASES
+    rows, notes = race(cases, QUICK_HOST_ROWS if args.quick else HOST_ROWS, repeats=3 if args.quick else 7)
+    properties = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+    name = properties["name"].decode() if isinstance(properties["name"], bytes) else properties["name"]
+    record = {"device": name, "tol": RACE_TOL, "C": 1.0, "dtype": "float32", "skipped": notes, "rows": rows,
+              "method": "wall time around each fit with device synchronization, warm, median of interleaved rounds",
+              "versions": {"cupy": cp.__version__, "numpy": np.__version__, "fastlr": fastlr.__version__,
+                           "python": platform.python_version()}}
+    args.output.mkdir(parents=True, exist_ok=True)
+    path = args.output / f"gpu_race_{name.replace(' ', '_')}.json"
+    path.write_text(json.dumps(record, indent=2))
+    print("\n".join(["", *(f"skipped: {note}" for note in notes), *race_summary(rows), f"wrote {path}"]))
     return 0
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 import fastlr
 from fastlr.bench import workloads
+from fastlr.outputs import atomic_write
 
 READ_OPERATION = "read"
 ROOF_LABEL = "roof: one read of the input at the best read bandwidth"
@@ -22,8 +23,9 @@ class Row:
     """One line of the table: an operation on one implementation at one size.
 
     gbps = bytes_read / seconds / 1e9; percent_of_roof = 100 · gbps / roof_gbps;
-    speedup_vs_numpy = seconds of the numpy backend / seconds (same operation,
-    m and dtype). Fields that do not apply are None.
+    above_roof = percent_of_roof > 100 (flagged, never shown bare: see
+    :data:`ABOVE_ROOF_NOTE`); speedup_vs_numpy = seconds of the numpy backend /
+    seconds (same operation, m and dtype). Fields that do not apply are None.
     """
 
     operation: str
@@ -37,13 +39,22 @@ class Row:
     roof_gbps: float
     percent_of_roof: Optional[float]
     speedup_vs_numpy: Optional[float] = None
+    above_roof: Optional[bool] = None
+
+
+#: Why a share of the roof can exceed 100 %, printed under a table that has one.
+ABOVE_ROOF_NOTE = (
+    "! above the measured roof: the input fits in cache at this m (cache, not memory, bandwidth), "
+    "or the machine was busier while the roof was read than while this ran; rerun on a quiet machine"
+)
 
 
 def make_row(operation, backend, data, seconds, bytes_read, roof_gbps) -> Row:
     gbps = None if bytes_read is None else bytes_read / seconds / 1e9
+    percent = None if gbps is None else 100 * gbps / roof_gbps
     return Row(
-        operation, backend, data.m, data.X.shape[1], data.dtype, seconds, bytes_read, gbps, roof_gbps,
-        None if gbps is None else 100 * gbps / roof_gbps,
+        operation, backend, data.m, data.X.shape[1], data.dtype, seconds, bytes_read, gbps, roof_gbps, percent,
+        above_roof=None if percent is None else percent > 100,
     )
 
 
@@ -64,10 +75,13 @@ def format_table(rows) -> str:
     lines = [header, "-" * len(header)]
     for r in rows:
         speedup = optional(r.speedup_vs_numpy, ".2f") + ("x" if r.speedup_vs_numpy is not None else "")
+        share = optional(r.percent_of_roof, ".0f") + ("!" if r.above_roof else "")
         lines.append(
             f"{r.operation:<16}{r.backend:<23}{r.dtype:<9}{r.m:>10}{_format_seconds(r.seconds):>12}"
-            f"{optional(r.gbps, '.2f'):>9}{optional(r.percent_of_roof, '.0f'):>8}{speedup:>10}"
+            f"{optional(r.gbps, '.2f'):>9}{share:>8}{speedup:>10}"
         )
+    if any(r.above_roof for r in rows):
+        lines.append(ABOVE_ROOF_NOTE)
     return "\n".join(lines)
 
 
@@ -86,19 +100,51 @@ def _machine() -> dict:
 
 def write_json(path: Path, rows, settings: dict) -> None:
     document = {"machine": _machine(), "settings": settings, "rows": [asdict(r) for r in rows]}
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    text = json.dumps(document, indent=2) + "\n"
+    with atomic_write(path) as file:
+        file.write(text)
 
 
-def plot(path: Path, rows) -> bool:
-    """Draw time against m (log-log), one panel per operation and dtype, the roof
-    dashed: the time to read the operation's input once at the roof bandwidth.
-    Returns False, drawing nothing, when matplotlib is missing."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        return False
+def _draw_lines(axis, cell, colours):
+    """Time against m, one line per implementation, and the roof: reading the input once at the roof bandwidth."""
+    legend = {}
+    for backend in dict.fromkeys(r.backend for r in cell):
+        points = sorted((r.m, r.seconds) for r in cell if r.backend == backend)
+        (legend[backend],) = axis.plot(*zip(*points), marker="o", color=_colour(backend, colours))
+    roof = sorted({(r.m, r.bytes_read / r.roof_gbps / 1e9) for r in cell if r.bytes_read is not None})
+    if roof:
+        (legend[ROOF_LABEL],) = axis.plot(*zip(*roof), color="black", linestyle="--")
+    axis.set(xscale="log", yscale="log", xlabel="m (rows)", ylabel="time [s]")
+    return legend
+
+
+def _draw_bars(axis, cell, colours):
+    """One m: a bar per implementation, and the roof as a horizontal line across them."""
+    legend = {}
+    backends = list(dict.fromkeys(r.backend for r in cell))
+    for position, backend in enumerate(backends):
+        seconds = next(r.seconds for r in cell if r.backend == backend)
+        legend[backend] = axis.bar(position, seconds, color=_colour(backend, colours))
+    roof = {r.bytes_read / r.roof_gbps / 1e9 for r in cell if r.bytes_read is not None}
+    if roof:
+        legend[ROOF_LABEL] = axis.axhline(min(roof), color="black", linestyle="--")
+    axis.set_xticks(range(len(backends)), backends, rotation=30, ha="right")
+    axis.set(yscale="log", ylabel="time [s]", xlabel=f"m = {cell[0].m}")
+    return legend
+
+
+def _colour(backend, colours):
+    return f"C{colours.index(backend) % 10}"  # one colour per implementation in every panel
+
+
+def draw(rows):
+    """The figure of :func:`plot`: one panel per operation and dtype; time against m
+    (log-log) with the roof dashed, or, when only one m was run, a bar chart."""
+    from matplotlib.figure import Figure
+
     operations = list(dict.fromkeys(r.operation for r in rows if r.operation != READ_OPERATION))
     dtypes = list(dict.fromkeys(r.dtype for r in rows))
+    one_size = len({r.m for r in rows}) == 1
     figure = Figure(figsize=(4 * len(operations), 3.2 * len(dtypes) + 0.8), layout="constrained")
     axes = figure.subplots(len(dtypes), len(operations), squeeze=False)
     legend = {}
@@ -107,14 +153,20 @@ def plot(path: Path, rows) -> bool:
     for axis_row, dtype in zip(axes, dtypes):
         for axis, operation in zip(axis_row, operations):
             cell = [r for r in rows if r.operation == operation and r.dtype == dtype]
-            for backend in dict.fromkeys(r.backend for r in cell):
-                points = sorted((r.m, r.seconds) for r in cell if r.backend == backend)
-                color = f"C{colours.index(backend) % 10}"
-                (legend[backend],) = axis.plot(*zip(*points), marker="o", color=color)
-            roof = sorted({(r.m, r.bytes_read / r.roof_gbps / 1e9) for r in cell if r.bytes_read is not None})
-            if roof:
-                (legend[ROOF_LABEL],) = axis.plot(*zip(*roof), color="black", linestyle="--")
-            axis.set(xscale="log", yscale="log", xlabel="m (rows)", ylabel="time [s]", title=f"{operation}, {dtype}")
+            legend.update((_draw_bars if one_size else _draw_lines)(axis, cell, colours))
+            axis.set_title(f"{operation}, {dtype}")
     figure.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=len(legend))
-    figure.savefig(path, dpi=120)
+    return figure
+
+
+def plot(path: Path, rows) -> bool:
+    """Save :func:`draw`'s figure to ``path`` (PNG, written atomically).
+    Returns False, drawing nothing, when matplotlib is missing."""
+    try:
+        import matplotlib.figure  # noqa: F401
+    except ImportError:
+        return False
+    figure = draw(rows)
+    with atomic_write(path, "wb") as file:
+        figure.savefig(file, format="png", dpi=120)
     return True

@@ -2,7 +2,8 @@
 
 Nothing here knows fastlr: :func:`measure` times any zero-argument callable
 (after its warm-up, which the caller does), :func:`measure_roof` reads all of
-X once each way of :data:`fastlr.bench.workloads.READ_PROBES`.
+X once each way of :data:`fastlr.bench.workloads.READ_PROBES`, keeping the
+best sample of each: the roof is what the machine can do.
 """
 
 import statistics
@@ -35,8 +36,8 @@ def timing_policy(quick: bool) -> TimingPolicy:
     return QUICK_POLICY if quick else FULL_POLICY
 
 
-def measure(thunk, policy: TimingPolicy) -> float:
-    """Median seconds per call of ``thunk()``, from ``time.perf_counter``.
+def samples(thunk, policy: TimingPolicy) -> list:
+    """Seconds per call of ``thunk()`` in each sample, from ``time.perf_counter``.
 
     Calibration first, not kept: the number of calls per sample doubles until a
     sample lasts ``policy.min_sample_seconds`` (as ``timeit``'s autorange). It
@@ -45,11 +46,16 @@ def measure(thunk, policy: TimingPolicy) -> float:
     calls = 1
     while _seconds_per_call(thunk, calls) * calls < policy.min_sample_seconds:
         calls *= 2
-    samples = []
+    taken = []
     deadline = time.perf_counter() + policy.max_seconds
-    while len(samples) < policy.repeat and (not samples or time.perf_counter() < deadline):
-        samples.append(_seconds_per_call(thunk, calls))
-    return statistics.median(samples)
+    while len(taken) < policy.repeat and (not taken or time.perf_counter() < deadline):
+        taken.append(_seconds_per_call(thunk, calls))
+    return taken
+
+
+def measure(thunk, policy: TimingPolicy) -> float:
+    """Median seconds per call of ``thunk()`` (see :func:`samples`): the typical time of a kernel."""
+    return statistics.median(samples(thunk, policy))
 
 
 def _seconds_per_call(thunk, calls: int) -> float:
@@ -59,12 +65,18 @@ def _seconds_per_call(thunk, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def measure_roof(data, policy: TimingPolicy, probes=workloads.READ_PROBES) -> tuple:
+def measure_roof(data, policy: TimingPolicy, probes=workloads.READ_PROBES) -> dict:
     """Read the input once each way of ``probes`` (:data:`fastlr.bench.workloads.READ_PROBES`,
     or the CSR ones of :mod:`fastlr.bench.sparse_workloads`).
 
-    Returns (seconds by probe name, roof): the roof is the best of them in GB/s,
-    data.nbytes / min(seconds) / 1e9.
+    Returns the fastest sample of each probe, in seconds, by probe name. The
+    roof is a bound, what the machine can do, so it is the best sample, not
+    the median: on a loaded machine a median roof sits below what a kernel
+    timed in a quieter moment reaches. :func:`roof_gbps` turns these into GB/s.
     """
-    seconds = {name: measure(probe(data), policy) for name, probe in probes.items()}
-    return seconds, data.nbytes / min(seconds.values()) / 1e9
+    return {name: min(samples(probe(data), policy)) for name, probe in probes.items()}
+
+
+def roof_gbps(nbytes: int, *read_seconds: dict) -> float:
+    """The read bandwidth of the fastest probe over every measurement given, in GB/s of 10⁹ bytes."""
+    return nbytes / min(min(seconds.values()) for seconds in read_seconds) / 1e9

@@ -169,6 +169,22 @@ def _binary_kernel_call(function_name: str, kernels_of=get_backend) -> Callable[
     return call
 
 
+#: Classes of the ``softmax_cost_gradient`` workload (issue 15's K = 10).
+SOFTMAX_CLASSES = 10
+
+
+def _softmax_call(backend: str, data: Dataset) -> Thunk:
+    """The multinomial cost and gradient on X with K = ``SOFTMAX_CLASSES``: labels are the
+    deciles of the binary margins z, W (K, n) spreads w over the classes, b = 0."""
+    kernels = get_backend(backend)
+    edges = np.quantile(data.z, np.linspace(0, 1, SOFTMAX_CLASSES + 1)[1:-1])
+    labels = np.digitize(data.z, edges).astype(np.int64)
+    W = np.outer(np.linspace(-1, 1, SOFTMAX_CLASSES), data.w).astype(data.X.dtype)
+    b = np.zeros(SOFTMAX_CLASSES, dtype=data.X.dtype)
+    X, labels, W, b = (kernels.to_device(array) for array in (data.X, labels, W, b))
+    return _synchronized(kernels, partial(kernels.softmax_cost_gradient, X, labels, W, b))
+
+
 def _fit_call(backend: str, data: Dataset) -> Thunk:
     X = get_backend(backend).to_device(data.X)
     return partial(fit, X, data.y, backend=backend, solver=FIT_SOLVER, C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER)
@@ -256,6 +272,7 @@ OPERATIONS = {
             max_rows={"python": 10**5},
         ),
         Operation("cost_gradient", _binary_kernel_call("cost_gradient"), _x_bytes, max_rows={"python": 10**5}),
+        Operation("softmax_cost_gradient", _softmax_call, _x_bytes, max_rows={"python": 10**3}),
         Operation("fit", _fit_call, None, peers={"sklearn": _sklearn_fit}, max_rows={"python": 10**4}),
     )
 }
@@ -297,10 +314,18 @@ READ_PROBES = {
 
 
 # -- time to optimum --------------------------------------------------------------
-def make_optimum_problem() -> tuple:
-    """(X, y) of ``make_classification(*OPTIMUM_SHAPE)`` (its quick shape in quick mode), float64."""
+#: Rows of the warm-up fit before a time-to-optimum race: enough for every
+#: compiled path a full fit takes (numba-parallel's per-thread passes start at
+#: 2 × ``config.NUMBA_MIN_ROWS_PER_THREAD`` rows), so JIT compilation stays out
+#: of the timed fits.
+OPTIMUM_WARMUP_ROWS = 20_000
+
+
+def make_optimum_problem(dtype: str = "float64") -> tuple:
+    """(X, y) of ``make_classification(*OPTIMUM_SHAPE)`` (its quick shape in quick mode), X in ``dtype``."""
     n_samples, n_features = QUICK_OPTIMUM_SHAPE if quick_mode() else OPTIMUM_SHAPE
-    return make_classification(n_samples=n_samples, n_features=n_features, random_state=SEED)
+    X, y = make_classification(n_samples=n_samples, n_features=n_features, random_state=SEED)
+    return X.astype(dtype, copy=False), y
 
 
 def _fastlr_solver(solver: str, X, y):
@@ -311,17 +336,31 @@ def _sklearn_solver(solver: str, X, y, tol: float = FIT_TOL):
     return SklearnLogisticRegression(solver=solver, C=FIT_C, tol=tol, max_iter=FIT_MAX_ITER).fit(X, y)
 
 
-#: Solvers raced to the optimum; each maps (X, y) to a fitted model.
+def _sklearnex_lbfgs(X, y):
+    """scikit-learn-intelex's LogisticRegression (oneDAL), the optional CPU peer (``pip install 'fastlr[peers]'``)."""
+    try:
+        from sklearnex.linear_model import LogisticRegression as IntelLogisticRegression
+    except ImportError as error:
+        raise SkipCase(f"scikit-learn-intelex is not installed ({error}); pip install 'fastlr[peers]'") from error
+    return IntelLogisticRegression(solver="lbfgs", C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER).fit(X, y)
+
+
+#: Solvers raced to the optimum; each maps (X, y) to a fitted model, or raises
+#: :class:`SkipCase` when it cannot run here (a peer that is not installed).
 OPTIMUM_SOLVERS = {
-    "fastlr-newton": partial(_fastlr_solver, "newton"),
+    "fastlr-auto": partial(_fastlr_solver, "auto"),
+    "fastlr-newton-cg": partial(_fastlr_solver, "newton-cg"),
     "fastlr-lbfgs": partial(_fastlr_solver, "lbfgs"),
+    "fastlr-newton": partial(_fastlr_solver, "newton"),
     "sklearn-lbfgs": partial(_sklearn_solver, "lbfgs"),
     "sklearn-newton-cholesky": partial(_sklearn_solver, "newton-cholesky"),
+    "sklearnex-lbfgs": _sklearnex_lbfgs,
 }
 
 
 def reference_objective(X, y) -> float:
-    """scikit-learn's best: C·Σℓ + ½‖w‖² at newton-cholesky's solution to ``REFERENCE_TOL``."""
+    """scikit-learn's best: C·Σℓ + ½‖w‖² at newton-cholesky's solution to ``REFERENCE_TOL`` (in float64)."""
+    X = np.asarray(X, dtype=np.float64)
     model = _sklearn_solver("newton-cholesky", X, y, tol=REFERENCE_TOL)
     return sklearn_objective(X, y, model.coef_, model.intercept_, FIT_C)
 
@@ -329,3 +368,77 @@ def reference_objective(X, y) -> float:
 def relative_gap(model, X, y, best: float) -> float:
     """(J(model) − J*) / |J*| with J scikit-learn's objective and J* :func:`reference_objective`."""
     return reference.relative_gap(sklearn_objective(X, y, model.coef_, model.intercept_, FIT_C), best)
+
+
+# -- C chosen by cross-validation ----------------------------------------------------
+#: LogisticRegressionCV's grid (``np.logspace(-4, 4, 10)``) and folds (``StratifiedKFold(5)``)
+#: on make_classification(*CV_SHAPE, n_informative=CV_INFORMATIVE), three ways: fastlr's
+#: warm-started path, scikit-learn's LogisticRegressionCV (its lbfgs, also a warm-started
+#: path) and GridSearchCV over fastlr.LogisticRegression (a cold fit per C and fold).
+#: At tol=1e-4 the neg-log-loss plateau of 200 000 rows is flat to ~1e-5 beyond C ≈ 0.01,
+#: and each search's rounding of its fits picks a different C there; at tol=1e-6 all
+#: three agree.
+CV_SHAPE = (200_000, 100)
+QUICK_CV_SHAPE = (1_500, 30)
+CV_INFORMATIVE = 20
+CV_CS = 10
+CV_FOLDS = 5
+CV_TOL = 1e-6
+CV_SCORING = "neg_log_loss"
+CV_MAX_ITER = 10_000
+
+
+def make_cv_problem() -> tuple:
+    """(X, y) of the cross-validation benchmark (its quick shape in quick mode), float64."""
+    n_samples, n_features = QUICK_CV_SHAPE if quick_mode() else CV_SHAPE
+    return make_classification(
+        n_samples=n_samples, n_features=n_features, n_informative=CV_INFORMATIVE, random_state=SEED
+    )
+
+
+def _cv_grid():
+    from sklearn.model_selection import StratifiedKFold
+
+    return np.logspace(-4, 4, CV_CS), StratifiedKFold(CV_FOLDS)
+
+
+def _fastlr_cv(X, y, backend: str = OPTIMUM_BACKEND):
+    from fastlr.model_selection import LogisticRegressionCV
+
+    Cs, folds = _cv_grid()
+    model = LogisticRegressionCV(
+        Cs=Cs, cv=folds, l1_ratios=(0.0,), scoring=CV_SCORING, tol=CV_TOL, max_iter=CV_MAX_ITER,
+        use_legacy_attributes=False, backend=backend,
+    ).fit(X, y)
+    return model, float(model.C_)
+
+
+def _sklearn_cv(X, y):
+    from sklearn.linear_model import LogisticRegressionCV as SklearnLogisticRegressionCV
+
+    Cs, folds = _cv_grid()
+    model = SklearnLogisticRegressionCV(
+        Cs=Cs, cv=folds, l1_ratios=(0.0,), scoring=CV_SCORING, tol=CV_TOL, max_iter=CV_MAX_ITER,
+        use_legacy_attributes=False,
+    ).fit(X, y)
+    return model, float(model.C_)
+
+
+def _fastlr_grid_search(X, y, backend: str = OPTIMUM_BACKEND):
+    from sklearn.model_selection import GridSearchCV
+
+    from fastlr.estimator import LogisticRegression
+
+    Cs, folds = _cv_grid()
+    search = GridSearchCV(
+        LogisticRegression(backend=backend, tol=CV_TOL, max_iter=CV_MAX_ITER), {"C": Cs}, cv=folds, scoring=CV_SCORING
+    ).fit(X, y)
+    return search, float(search.best_params_["C"])
+
+
+#: The searches compared; each maps (X, y) to (fitted search, selected C).
+CV_SEARCHES = {
+    "fastlr LogisticRegressionCV": _fastlr_cv,
+    "scikit-learn LogisticRegressionCV": _sklearn_cv,
+    "GridSearchCV(fastlr.LogisticRegression)": _fastlr_grid_search,
+}

@@ -30,7 +30,7 @@ def minimize_fista(objective, theta0, options, record):
     x = xp.asarray(theta0, dtype=xp.float64)
     smooth_x, gradient_x = objective.value_and_gradient(x)
     cost_x = objective.full_value(smooth_x, x)
-    record.start(cost_x, objective.optimality(x, gradient_x))
+    record.start(cost_x, objective.optimality(x, gradient_x), theta=x)
     L = objective.lipschitz_bounds(config.LIPSCHITZ_POWER_ITERATIONS)[0]
     y, smooth_y, gradient_y = x, smooth_x, gradient_x
     momentum = 1.0
@@ -57,7 +57,7 @@ def minimize_fista(objective, theta0, options, record):
             continue
         previous = x
         x, smooth_x, gradient_x, cost_x = x_new, smooth_new, gradient_new, cost_new
-        if record.step(cost_x, objective.optimality(x, gradient_x)):
+        if record.step(cost_x, objective.optimality(x, gradient_x), theta=x):
             break
         next_momentum = (1.0 + math.sqrt(1.0 + 4.0 * momentum**2)) / 2.0
         y = x + ((momentum - 1.0) / next_momentum) * (x - previous)

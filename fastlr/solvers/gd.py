@@ -23,7 +23,13 @@ from fastlr import config
 from fastlr.solvers.optimizers import OPTIMIZERS
 from fastlr.solvers.schedules import SCHEDULES
 
-DIVERGENCE_HINT = "lower learning_rate (or use learning_rate='auto', or solver='lbfgs')"
+def divergence_hint(options):
+    """What to tell a user whose descent diverged: never to use the setting that just diverged."""
+    alternative = "solver='lbfgs' (solver='fista' with L1)"
+    if options.learning_rate == "auto":
+        return (f"set a learning_rate below the automatic one, standardize the features (sklearn's StandardScaler), "
+                f"or use {alternative}")
+    return f"lower learning_rate (or use learning_rate='auto', or {alternative})"
 
 
 def _initial_learning_rate(objective, options, optimizer_class, batch_size):
@@ -71,12 +77,12 @@ def gradient_descent(objective, theta0, options, record, validation=None):
 
 def _full_batch(objective, theta, optimizer, learning_rate, record):
     smooth, gradient = objective.value_and_gradient(theta)
-    record.start(objective.full_value(smooth, theta), objective.optimality(theta, gradient))
+    record.start(objective.full_value(smooth, theta), objective.optimality(theta, gradient), theta=theta)
     while not record.done:
         theta, step = optimizer.step(theta, gradient, learning_rate(record.n_iter))
         theta = objective.prox(theta, step)
         smooth, gradient = objective.value_and_gradient(theta)
-        record.step(objective.full_value(smooth, theta), objective.optimality(theta, gradient))
+        record.step(objective.full_value(smooth, theta), objective.optimality(theta, gradient), theta=theta)
     return record.finish(theta)
 
 
@@ -89,7 +95,7 @@ def _mini_batch(objective, theta, optimizer, learning_rate, options, batch_size,
         scored = objective if validation is None else validation
         return float(scored.full_value(scored.value(point), point))
 
-    record.start(objective.full_value(objective.value(theta), theta))
+    record.start(objective.full_value(objective.value(theta), theta), theta=theta)
     best_score, best_theta, epochs_without_progress = score(theta), theta, 0
     while not record.done:
         # One permutation of indices per epoch; each batch gathers only its rows.
@@ -105,7 +111,7 @@ def _mini_batch(objective, theta, optimizer, learning_rate, options, batch_size,
         epochs_without_progress = 0 if epoch_score < best_score - options.tol else epochs_without_progress + 1
         if epoch_score < best_score:
             best_score, best_theta = epoch_score, theta
-        if not record.step(cost) and epochs_without_progress >= options.n_iter_no_change:
+        if not record.step(cost, theta=theta) and epochs_without_progress >= options.n_iter_no_change:
             record.stop("no_improvement")
     final = best_theta if validation is not None else theta
     _, gradient = objective.value_and_gradient(final)

@@ -11,6 +11,7 @@ holds the next gradient and Hessian, so a full step costs one pass.
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
+from fastlr.solvers.newton_cg import minimize_newton_cg
 from fastlr.solvers.record import stalled
 
 ARMIJO = 1e-4
@@ -36,7 +37,13 @@ def _newton_direction(hessian, gradient):
 
 
 def minimize_newton(objective, theta0, options, record):
-    """Minimise F (smooth penalties only) by Newton's method; stops when ‖∇F‖∞ ≤ tol."""
+    """Minimise F (smooth penalties only) by Newton's method; stops when ‖∇F‖∞ ≤ tol.
+
+    The softmax's Hessian has (K(n+1))² entries, K(K+1)/2 weighted Gram matrices
+    of X: there Newton's method runs in Hessian-vector form (Newton-CG).
+    """
+    if objective.n_classes > 1:
+        return minimize_newton_cg(objective, theta0, options, record)
     xp = objective.xp
     theta = np.asarray(theta0, dtype=np.float64)
 
@@ -45,7 +52,7 @@ def minimize_newton(objective, theta0, options, record):
         return float(cost), record.to_host(gradient), record.to_host(hessian)
 
     cost, gradient, hessian = evaluate(theta)
-    record.start(cost, np.abs(gradient).max())
+    record.start(cost, np.abs(gradient).max(), theta=theta)
     while not record.done:
         direction = _newton_direction(hessian, gradient)
         slope = float(gradient @ direction)
@@ -59,6 +66,6 @@ def minimize_newton(objective, theta0, options, record):
                 break
             step *= 0.5
         theta, cost, gradient, hessian = trial, trial_cost, trial_gradient, trial_hessian
-        if not record.step(cost, np.abs(gradient).max()) and step < MIN_STEP:
+        if not record.step(cost, np.abs(gradient).max(), theta=theta) and step < MIN_STEP:
             record.stop("stalled")  # no step along the Newton direction decreases F
     return record.finish(theta)

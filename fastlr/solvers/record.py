@@ -11,13 +11,19 @@ when to stop:
 - ``"tol"``: the optimality measure (max-norm of the gradient; of the
   minimum-norm subgradient with L1) is at most ``tol``;
 - ``"max_iter"``: ``max_iter`` iterations are done;
-- ``"stalled"``: F changed by less than 64·ε (relative) since the last check,
+- ``"stalled"``: F changed by less than 64·ε (relative) since the last check
+  and the optimality measure (where the solver reports one) did not improve,
   so further iterations cannot help;
 - or a reason the solver gives (:meth:`IterationRecord.stop`).
 
 Whatever stopped it, the result says ``converged`` only when the optimality
 measure at the returned point meets ``tol``. Always
 ``len(cost_history) == n_iter + 1`` with ``cost_history[0] = F(θ₀)``.
+
+Solvers pass the point itself too (``theta=``); the record hands it to an
+optional observer (scikit-learn's callbacks, :mod:`fastlr.callbacks`) at the
+start, after every iteration and at the end, and stops with ``"callback"``
+when the observer asks to.
 """
 
 import math
@@ -92,8 +98,9 @@ class IterationRecord:
         Advice appended to a :class:`DivergenceError`.
     """
 
-    def __init__(self, objective, options, check_every=1, divergence_hint="the data may need scaling"):
+    def __init__(self, objective, options, check_every=1, divergence_hint="the data may need scaling", observer=None):
         self.objective = objective
+        self.observer = observer
         self.xp = objective.xp
         self.tol = options.tol
         self.max_iter = options.max_iter
@@ -105,29 +112,36 @@ class IterationRecord:
         self.optimality = math.nan
         self._first_cost = None
         self._checked_cost = None
+        self._checked_optimality = math.inf
         self._bar = tqdm(total=options.max_iter, desc=options.description, disable=not options.verbose, leave=False)
 
     @property
     def done(self) -> bool:
         return self.stop_reason is not None
 
-    def start(self, cost, optimality=None) -> bool:
+    def start(self, cost, optimality=None, theta=None) -> bool:
         """F(θ₀) and, where known, its optimality; returns :attr:`done` (θ₀ may already be optimal)."""
+        if self.observer is not None:
+            self.observer.begin(theta)
         self.history.append(cost)
         self._check(cost, optimality)
         if not self.done and self.max_iter == 0:
             self.stop_reason = "max_iter"
         return self.done
 
-    def step(self, cost, optimality=None) -> bool:
+    def step(self, cost, optimality=None, theta=None) -> bool:
         """F after one more iteration and, where known, its optimality; returns :attr:`done`."""
         self.n_iter += 1
         self.history.append(cost)
         self._bar.update()
+        if self.observer is not None and self.observer.end(theta):
+            self.stop("callback")
         if self.n_iter % self.check_every == 0 or self.n_iter >= self.max_iter:
             self._check(cost, optimality)
         if not self.done and self.n_iter >= self.max_iter:
             self.stop_reason = "max_iter"
+        if self.observer is not None:
+            self.observer.begin(theta)
         return self.done
 
     def stop(self, reason: str) -> None:
@@ -145,6 +159,14 @@ class IterationRecord:
                 [xp.asarray(cost, dtype=xp.float64), xp.asarray(optimality, dtype=xp.float64)]
             )))
         if self._first_cost is None:
+            if not np.isfinite(cost):
+                # Nothing scanned X before the fit: a non-finite first cost is where NaN or
+                # infinity in X shows; name it (one scan, only on this path) rather than divergence.
+                self.objective.check_finite_inputs()
+                raise DivergenceError(
+                    f"the objective is not finite at the starting point (cost {cost}): the starting coefficients "
+                    "(warm_start), the weights or the magnitude of X make it overflow"
+                )
             self._first_cost = cost
         if not np.isfinite(cost) or cost > config.DIVERGENCE_FACTOR * max(abs(self._first_cost), 1.0):
             raise DivergenceError(
@@ -157,8 +179,13 @@ class IterationRecord:
             if optimality <= self.tol:
                 self.stop_reason = "tol"
         if not self.done and self._checked_cost is not None and stalled(self._checked_cost, cost):
-            self.stop_reason = "stalled"
+            # F at the rounding of its own computation (float32 data) can stay put while the
+            # gradient still shrinks: that is progress, not a stall.
+            if optimality is None or not optimality < self._checked_optimality:
+                self.stop_reason = "stalled"
         self._checked_cost = cost
+        if optimality is not None:
+            self._checked_optimality = optimality
 
     def to_host(self, array):
         """A backend array as a host float64 array (one transfer on a GPU)."""
@@ -167,6 +194,8 @@ class IterationRecord:
     def finish(self, theta, optimality=None) -> SolverResult:
         """The result at θ; ``optimality`` is the measure at θ when the last step did not report it."""
         self._bar.close()
+        if self.observer is not None:
+            self.observer.close()
         if optimality is not None:
             self.optimality = float(self.to_host(self.xp.asarray(optimality, dtype=self.xp.float64)))
         history = []

@@ -253,109 +253,175 @@ __global__ void finalize_binary(const double* __restrict__ block_gradient, const
     }
 }
 
-// One fused pass of the softmax problem with CLASSES classes.
-// W (CLASSES, n) is staged in shared memory; each lane keeps its columns'
-// gradient accumulators for every class in registers.
-//   block_gradient[block, k*(n+1) + j]  : sum of s_i r_ik x_ij   (j < n)
-//   block_gradient[block, k*(n+1) + n]  : sum of s_i r_ik
-//   block_sums[block, 0..2)             : sum of s_i loss_i, sum of s_i
-// Dynamic shared memory: CLASSES*n doubles for W, then
-// (blockDim.x / 32) * (CLASSES*(n+1) + 2) doubles for the reduction.
-template <typename T, int ITEMS, int CLASSES>
+// Math of the element type for the softmax: float data gets float math.
+__device__ __forceinline__ float log_t(float x) { return logf(x); }
+__device__ __forceinline__ double log_t(double x) { return log(x); }
+__device__ __forceinline__ float negative_infinity(float) { return -__int_as_float(0x7f800000); }
+__device__ __forceinline__ double negative_infinity(double) { return -__longlong_as_double(0x7ff0000000000000LL); }
+
+// The smallest power of two >= k (the transpose reduction needs one).
+__host__ __device__ constexpr int next_power_of_two(int k) { return k <= 1 ? 1 : 2 * next_power_of_two((k + 1) / 2); }
+
+// One fused pass of the softmax problem with CLASSES classes (at most 32).
+//
+// Shaped for small K: lane l owns the columns j = l + 32k (k < ITEMS) and
+// keeps W[c][j] for every class c, and its gradient accumulators, in
+// registers; a warp streams GROUP rows at a time with coalesced loads, each
+// x_ij loaded once. The GROUP * PADDED partial dot products of a lane
+// (classes padded to a power of two) are reduced over the warp together
+// (warp_sum_rows), after which every lane holds one (row, class) margin: the
+// classes of a row sit in a contiguous segment of lanes, so its max, its sum
+// of exponentials and its log-sum-exp take log2(PADDED) shuffles each and one
+// exp per lane, in parallel over the classes. Each lane then has its residual
+// s (p_c - [c = y]); the gradient update broadcasts them (one shuffle per row
+// and class) into the lanes' column accumulators. The margins, exponentials
+// and accumulation within FLUSH_GROUPS groups use T; every sum beyond that
+// (per-warp slots in shared memory, the loss and weight sums) uses double.
+// A label outside 0..CLASSES-1 matches no class: it is compared, never used
+// as an index.
+//
+//   block_gradient[block, c*(n+1) + j] : sum of s_i r_ic x_ij   (j < n)
+//   block_gradient[block, c*(n+1) + n] : sum of s_i r_ic
+//   block_sums[block, 0..2)            : sum of s_i loss_i, sum of s_i
+// Dynamic shared memory: (blockDim.x / 32) * (CLASSES*(n+1) + 2) doubles.
+template <typename T, int ITEMS, int CLASSES, int GROUP>
 __global__ void softmax_cost_gradient(const T* __restrict__ X, const long long* __restrict__ labels,
                                       const T* __restrict__ W, const T* __restrict__ b,
                                       const T* __restrict__ sample_weight, int weighted, long long m, int n,
                                       int with_gradient, double* __restrict__ block_gradient,
                                       double* __restrict__ block_sums) {
+    constexpr int PADDED = next_power_of_two(CLASSES);
+    constexpr int VALUES = GROUP * PADDED;
+    static_assert(VALUES <= WARP_SIZE, "GROUP * padded classes must fit in a warp");
+    constexpr int SPREAD = WARP_SIZE / VALUES;  // lanes holding each (row, class) value after the reduction
+    constexpr int ROW_LANES = SPREAD * PADDED;  // lanes holding one row's classes
+    constexpr int FLUSH_GROUPS = 16;
+
     extern __shared__ double shared[];
-    double* W_shared = shared;
-    double* reduction = shared + CLASSES * n;
     const int lane = threadIdx.x % WARP_SIZE;
     const int warp = threadIdx.x / WARP_SIZE;
     const int warps = blockDim.x / WARP_SIZE;
     const int width = CLASSES * (n + 1);
     const int stride = width + 2;
+    double* mine = shared + warp * stride;
+    for (int t = lane; t < stride; t += WARP_SIZE) mine[t] = 0.0;
+    __syncwarp();
 
-    for (int t = threadIdx.x; t < CLASSES * n; t += blockDim.x) W_shared[t] = (double)W[t];
-    __syncthreads();
-
-    double gradient[CLASSES][ITEMS];
-    double gradient_b[CLASSES];
-    double bias[CLASSES];
+    T w_lane[CLASSES][ITEMS];
+    T accumulator[CLASSES][ITEMS];
 #pragma unroll
     for (int c = 0; c < CLASSES; ++c) {
-        bias[c] = (double)b[c];
-        gradient_b[c] = 0.0;
-#pragma unroll
-        for (int k = 0; k < ITEMS; ++k) gradient[c][k] = 0.0;
-    }
-    double loss_sum = 0.0, weight_sum = 0.0;
-
-    const long long first_row = (long long)blockIdx.x * warps + warp;
-    const long long row_step = (long long)gridDim.x * warps;
-    for (long long i = first_row; i < m; i += row_step) {
-        const T* row = X + i * n;
-        double x[ITEMS];
 #pragma unroll
         for (int k = 0; k < ITEMS; ++k) {
             const int j = lane + WARP_SIZE * k;
-            x[k] = j < n ? (double)row[j] : 0.0;
+            w_lane[c][k] = j < n ? W[c * n + j] : T(0);
+            accumulator[c][k] = T(0);
         }
-        double z[CLASSES];
+    }
+    // The (row, class) this lane holds after each reduction.
+    const int value = lane / SPREAD;
+    const int my_row = value / PADDED;
+    const int my_class = value % PADDED;
+    const bool owner = lane % SPREAD == 0;
+    const bool real_class = my_class < CLASSES;
+    const T bias = real_class ? b[my_class] : T(0);
+    double loss_sum = 0.0, weight_sum = 0.0, bias_gradient = 0.0;
+    int pending = 0;
+
+    const long long first_group = (long long)blockIdx.x * warps + warp;
+    const long long group_step = (long long)gridDim.x * warps;
+    for (long long group = first_group; group * GROUP < m; group += group_step) {
+        const long long base = group * GROUP;
+        T x[GROUP][ITEMS];
+        T partial[VALUES];
 #pragma unroll
-        for (int c = 0; c < CLASSES; ++c) {
-            double partial = 0.0;
+        for (int r = 0; r < GROUP; ++r) {
+            const bool valid_row = base + r < m;
+            const T* row = X + (base + r) * n;
 #pragma unroll
             for (int k = 0; k < ITEMS; ++k) {
                 const int j = lane + WARP_SIZE * k;
-                if (j < n) partial += x[k] * W_shared[c * n + j];
+                x[r][k] = (valid_row && j < n) ? row[j] : T(0);
             }
-            z[c] = warp_sum(partial) + bias[c];
+#pragma unroll
+            for (int c = 0; c < PADDED; ++c) {
+                T dot = T(0);
+                if (c < CLASSES) {
+#pragma unroll
+                    for (int k = 0; k < ITEMS; ++k) dot += x[r][k] * w_lane[c < CLASSES ? c : 0][k];
+                }
+                partial[r * PADDED + c] = dot;
+            }
         }
-        double top = z[0];
+        warp_sum_rows<T, VALUES>(partial, lane);
+
+        const long long i = base + my_row;
+        const bool valid = i < m;
+        const T z = real_class ? partial[0] + bias : negative_infinity(T(0));
+        T top = z;
 #pragma unroll
-        for (int c = 1; c < CLASSES; ++c) top = fmax(top, z[c]);
-        double total = 0.0;
+        for (int offset = SPREAD; offset < ROW_LANES; offset *= 2) top = fmax(top, __shfl_xor_sync(FULL_MASK, top, offset));
+        const T e = real_class ? exp_t(z - top) : T(0);
+        T total = e;
 #pragma unroll
-        for (int c = 0; c < CLASSES; ++c) total += exp(z[c] - top);
-        const double log_sum = top + log(total);
-        const long long label = labels[i];
-        const double s = weighted ? (double)sample_weight[i] : 1.0;
-        double z_label = 0.0;
-#pragma unroll
-        for (int c = 0; c < CLASSES; ++c) z_label = (c == label) ? z[c] : z_label;
-        loss_sum += s * (log_sum - z_label);
-        weight_sum += s;
+        for (int offset = SPREAD; offset < ROW_LANES; offset *= 2) total += __shfl_xor_sync(FULL_MASK, total, offset);
+        const long long label = valid ? labels[i] : -1;
+        const T s = (valid && weighted) ? sample_weight[i] : T(valid ? 1 : 0);
+        const bool is_label = real_class && (long long)my_class == label;
+        if (owner && is_label) loss_sum += (double)s * (double)(top + log_t(total) - z);
+        if (owner && valid && my_class == 0) weight_sum += (double)s;
+        const T residual = real_class ? s * (e / total - (is_label ? T(1) : T(0))) : T(0);
+        if (owner) bias_gradient += (double)residual;
         if (with_gradient) {
 #pragma unroll
-            for (int c = 0; c < CLASSES; ++c) {
-                const double residual = s * (exp(z[c] - log_sum) - (c == label ? 1.0 : 0.0));
-                gradient_b[c] += residual;
+            for (int r = 0; r < GROUP; ++r) {
 #pragma unroll
-                for (int k = 0; k < ITEMS; ++k) gradient[c][k] += residual * x[k];
+                for (int c = 0; c < CLASSES; ++c) {
+                    const T r_residual = __shfl_sync(FULL_MASK, residual, (r * PADDED + c) * SPREAD);
+#pragma unroll
+                    for (int k = 0; k < ITEMS; ++k) accumulator[c][k] += r_residual * x[r][k];
+                }
+            }
+            if (++pending == FLUSH_GROUPS) {
+                pending = 0;
+#pragma unroll
+                for (int c = 0; c < CLASSES; ++c) {
+#pragma unroll
+                    for (int k = 0; k < ITEMS; ++k) {
+                        const int j = lane + WARP_SIZE * k;
+                        if (j < n) mine[c * (n + 1) + j] += (double)accumulator[c][k];
+                        accumulator[c][k] = T(0);
+                    }
+                }
             }
         }
     }
-
-    double* mine = reduction + warp * stride;
 #pragma unroll
     for (int c = 0; c < CLASSES; ++c) {
 #pragma unroll
         for (int k = 0; k < ITEMS; ++k) {
             const int j = lane + WARP_SIZE * k;
-            if (j < n) mine[c * (n + 1) + j] = gradient[c][k];
+            if (j < n) mine[c * (n + 1) + j] += (double)accumulator[c][k];
         }
-        if (lane == 0) mine[c * (n + 1) + n] = gradient_b[c];
+    }
+    // The intercept gradient: lanes that differ only in their row bits hold the same class.
+    for (int offset = ROW_LANES; offset < WARP_SIZE; offset *= 2) {
+        bias_gradient += __shfl_xor_sync(FULL_MASK, bias_gradient, offset);
+    }
+    if (lane < ROW_LANES && owner && real_class) mine[my_class * (n + 1) + n] = bias_gradient;
+    for (int offset = WARP_SIZE / 2; offset > 0; offset /= 2) {
+        loss_sum += __shfl_down_sync(FULL_MASK, loss_sum, offset);
+        weight_sum += __shfl_down_sync(FULL_MASK, weight_sum, offset);
     }
     if (lane == 0) {
         mine[width] = loss_sum;
         mine[width + 1] = weight_sum;
     }
-    reduce_warp_rows(reduction, width + 2, stride);
-    for (int t = threadIdx.x; t < width; t += blockDim.x) block_gradient[(long long)blockIdx.x * width + t] = reduction[t];
+    reduce_warp_rows(shared, width + 2, stride);
+    for (int t = threadIdx.x; t < width; t += blockDim.x) block_gradient[(long long)blockIdx.x * width + t] = shared[t];
     if (threadIdx.x == 0) {
-        block_sums[2 * blockIdx.x] = reduction[width];
-        block_sums[2 * blockIdx.x + 1] = reduction[width + 1];
+        block_sums[2 * blockIdx.x] = shared[width];
+        block_sums[2 * blockIdx.x + 1] = shared[width + 1];
     }
 }
 
@@ -375,6 +441,54 @@ __global__ void finalize_softmax(const double* __restrict__ block_gradient, cons
         double loss = 0.0;
         for (int blk = 0; blk < blocks; ++blk) loss += block_sums[2 * blk];
         cost[0] = (T)(loss / weight);
+    }
+}
+
+// The epilogue of the GEMM softmax path (many classes): Z (rows, classes)
+// holds one chunk's margins X_c W^T from cuBLAS. One warp per row reads its
+// margins twice (they are in L2: chunks are sized for it) and overwrites them
+// with the residuals s (p_c - [c = y]), which the second cuBLAS product
+// R^T X_c turns into the gradient; losses[i] = s (lse - z_y), NaN for a label
+// outside 0..classes-1. The log-sum-exp is the online one (a running max and
+// a sum rescaled when the max grows), combined over the warp in tree order.
+template <typename T>
+__global__ void softmax_residual_rows(T* __restrict__ Z, const long long* __restrict__ labels, const T* __restrict__ b,
+                                      const T* __restrict__ sample_weight, int weighted, long long rows, int classes,
+                                      double* __restrict__ losses) {
+    const int lane = threadIdx.x % WARP_SIZE;
+    const long long first = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / WARP_SIZE;
+    const long long step = (long long)gridDim.x * blockDim.x / WARP_SIZE;
+    for (long long i = first; i < rows; i += step) {
+        T* row = Z + i * classes;
+        const long long label = labels[i];
+        double top = (double)negative_infinity(T(0)), total = 0.0, z_label = 0.0;
+        for (int c = lane; c < classes; c += WARP_SIZE) {
+            const double z = (double)row[c] + (double)b[c];
+            if (z > top) {
+                total = total * exp(top - z) + 1.0;
+                top = z;
+            } else {
+                total += exp(z - top);
+            }
+            if (c == label) z_label = z;
+        }
+        for (int offset = WARP_SIZE / 2; offset > 0; offset /= 2) {
+            const double other_top = __shfl_down_sync(FULL_MASK, top, offset);
+            const double other_total = __shfl_down_sync(FULL_MASK, total, offset);
+            const double new_top = fmax(top, other_top);
+            // a lane without classes has total 0 and top -inf: it adds nothing
+            total = (total > 0.0 ? total * exp(top - new_top) : 0.0) +
+                    (other_total > 0.0 ? other_total * exp(other_top - new_top) : 0.0);
+            top = new_top;
+            z_label += __shfl_down_sync(FULL_MASK, z_label, offset);
+        }
+        const double log_sum = __shfl_sync(FULL_MASK, top + log(total), 0);
+        const double s = weighted ? (double)sample_weight[i] : 1.0;
+        if (lane == 0) losses[i] = (0 <= label && label < classes) ? s * (log_sum - z_label) : nan("");
+        for (int c = lane; c < classes; c += WARP_SIZE) {
+            const double z = (double)row[c] + (double)b[c];
+            row[c] = (T)(s * (exp(z - log_sum) - (c == label ? 1.0 : 0.0)));
+        }
     }
 }
 

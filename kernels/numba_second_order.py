@@ -1,0 +1,166 @@
+"""Fused Numba passes for Newton-CG: the curvature with the gradient, and Hessian-vector products.
+
+Four passes, each one read of X, row by row, with the row in L1 for all its
+uses (the conventions of :mod:`fastlr.kernels.numba_common`: float64
+accumulators, products of X with a vector in X's dtype, an empty
+``sample_weight`` for unit weights):
+
+- ``binary_curvature``: the binary loss and gradient and the diagonal
+  d_i = s_i p_i (1 − p_i) / Σs of the Hessian's data term, written per row;
+- ``binary_hessian_product``: u_i = d_i (x_i·v + v_b), then (Σ u_i x_i, Σ u_i);
+- ``softmax_probabilities``: the softmax loss and gradient and the class
+  probabilities P (m, K), written per row;
+- ``softmax_hessian_product``: u_i = V x_i + v_b, r_i = s_i (p_i ⊙ u_i − p_i (p_iᵀ u_i)),
+  then ((1/Σs) Σ r_i x_iᵀ, (1/Σs) Σ r_i).
+
+Each is a row pass in the convention of :mod:`fastlr.kernels.numba_common`
+(inputs, then one row range ``lo, hi``, then its outputs): the reducing
+outputs first, one float64 slot per range that the pass overwrites, then the
+per-row outputs shared by every range. :class:`~fastlr.kernels.numba_common.NumbaBackend`
+runs them on one range or on one range per thread and adds the slots in range
+order (deterministic for a given thread count).
+"""
+
+import numpy as np
+from numba import njit
+
+from fastlr.kernels import numba_build
+from fastlr.kernels.numba_common import PREFETCH_ROWS, logistic_loss_residual, prefetch_row
+
+#: ``nogil``: numba-parallel runs the row ranges on Python threads.
+_jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy", nogil=True)
+
+
+# -- row passes --------------------------------------------------------------------------
+@njit(**_jit)
+def binary_curvature_rows(X, y, w, b, sample_weight, lo, hi, gradient, sums, curvature):
+    """Rows [lo, hi): writes ``gradient`` (n,) = Σ s_i r_i x_i, ``sums`` (3,) =
+    (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i) and curvature[i] = s_i p_i (1 − p_i) (not yet divided by Σs).
+
+    p_i = r_i + y_i and 1 − p_i = (1 − y_i) − r_i are exact where they matter:
+    for y = 1, 1 − p = −r is the exact difference; p's absolute error (1e-16)
+    is far below any curvature that counts.
+    """
+    n = X.shape[1]
+    weighted = sample_weight.shape[0] > 0
+    for j in range(n):
+        gradient[j] = 0.0
+    loss_sum = 0.0
+    residual_sum = 0.0
+    weight_sum = 0.0
+    for i in range(lo, hi):
+        prefetch_row(X, i + PREFETCH_ROWS)
+        z = b
+        for j in range(n):
+            z += X[i, j] * w[j]
+        label = np.float64(y[i])
+        loss, residual = logistic_loss_residual(np.float64(z), label)
+        s = np.float64(sample_weight[i]) if weighted else 1.0
+        curvature[i] = s * (residual + label) * ((1.0 - label) - residual)
+        loss_sum += s * loss
+        weight_sum += s
+        residual *= s
+        residual_sum += residual
+        for j in range(n):
+            gradient[j] += residual * X[i, j]
+    sums[0] = loss_sum
+    sums[1] = residual_sum
+    sums[2] = weight_sum
+
+
+@njit(**_jit)
+def binary_hessian_product_rows(X, curvature, v, v_b, lo, hi, product, total):
+    """Rows [lo, hi): writes ``product`` (n,) = Σ u_i x_i and ``total`` (1,) = Σ u_i,
+    u_i = d_i (x_i·v + v_b)."""
+    n = X.shape[1]
+    for j in range(n):
+        product[j] = 0.0
+    accumulated = 0.0
+    for i in range(lo, hi):
+        prefetch_row(X, i + PREFETCH_ROWS)
+        z = v_b
+        for j in range(n):
+            z += X[i, j] * v[j]
+        u = curvature[i] * np.float64(z)
+        accumulated += u
+        for j in range(n):
+            product[j] += u * X[i, j]
+    total[0] = accumulated
+
+
+@njit(**_jit)
+def softmax_probability_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, sums, probabilities):
+    """Rows [lo, hi) of the softmax loss: writes ``gradient`` (K, n), ``gradient_b`` (K,),
+    ``sums`` (2,) = (Σ s_i ℓ_i, Σ s_i) and the probabilities p_ik of these rows.
+    A label outside 0..K-1 makes the loss NaN and is never used as an index."""
+    n_classes, n = W.shape
+    weighted = sample_weight.shape[0] > 0
+    z = np.empty(n_classes)
+    for k in range(n_classes):
+        gradient_b[k] = 0.0
+        for j in range(n):
+            gradient[k, j] = 0.0
+    loss_sum = 0.0
+    weight_sum = 0.0
+    for i in range(lo, hi):
+        prefetch_row(X, i + PREFETCH_ROWS)
+        for k in range(n_classes):
+            acc = b[k]
+            for j in range(n):
+                acc += X[i, j] * W[k, j]
+            z[k] = acc
+        top = z.max()
+        total = 0.0
+        for k in range(n_classes):
+            z[k] -= top
+            total += np.exp(z[k])
+        log_total = np.log(total)
+        label = np.int64(y[i])
+        valid = 0 <= label < n_classes
+        s = np.float64(sample_weight[i]) if weighted else 1.0
+        if valid:
+            loss_sum += s * (log_total - z[label])
+            weight_sum += s
+        else:
+            loss_sum = np.nan
+        for k in range(n_classes):
+            probability = np.exp(z[k] - log_total)
+            probabilities[i, k] = probability
+            if valid:
+                residual = s * (probability - 1.0 if k == label else probability)
+                gradient_b[k] += residual
+                for j in range(n):
+                    gradient[k, j] += residual * X[i, j]
+    sums[0] = loss_sum
+    sums[1] = weight_sum
+
+
+@njit(**_jit)
+def softmax_hessian_product_rows(X, probabilities, sample_weight, V, v_b, lo, hi, product, product_b, weight):
+    """Rows [lo, hi): writes ``product`` (K, n) = Σ r_i x_iᵀ, ``product_b`` (K,) = Σ r_i
+    and ``weight`` (1,) = Σ s_i, r_i = s_i (p_i ⊙ u_i − p_i (p_iᵀ u_i)), u_i = V x_i + v_b."""
+    n_classes, n = V.shape
+    weighted = sample_weight.shape[0] > 0
+    u = np.empty(n_classes)
+    for k in range(n_classes):
+        product_b[k] = 0.0
+        for j in range(n):
+            product[k, j] = 0.0
+    weight_sum = 0.0
+    for i in range(lo, hi):
+        prefetch_row(X, i + PREFETCH_ROWS)
+        mean = 0.0
+        for k in range(n_classes):
+            acc = v_b[k]
+            for j in range(n):
+                acc += X[i, j] * V[k, j]
+            u[k] = acc
+            mean += np.float64(probabilities[i, k]) * u[k]
+        s = np.float64(sample_weight[i]) if weighted else 1.0
+        weight_sum += s
+        for k in range(n_classes):
+            r = s * np.float64(probabilities[i, k]) * (u[k] - mean)
+            product_b[k] += r
+            for j in range(n):
+                product[k, j] += r * X[i, j]
+    weight[0] = weight_sum
