@@ -20,7 +20,20 @@ from fastlr.kernels.sparse_base import CsrBackend
 
 
 class SparseNumpyBackend(CsrBackend):
-    """Sparse products over ``self.xp`` and ``self.sparse_module``."""
+    """Sparse products over ``self.xp`` and ``self.sparse_module``.
+
+    Every product of X with a dense array goes through :meth:`_product` (X U) or
+    :meth:`_transpose_product` (Xᵀ U): SciPy's here; the ``cupy`` companion
+    replaces the two with its deterministic kernels.
+    """
+
+    def _product(self, X, U):
+        """X U for U of shape (n,) or (n, K), in X's dtype."""
+        return self.xp.asarray(X @ U)
+
+    def _transpose_product(self, X, U):
+        """Xᵀ U for U of shape (m,) or (m, K)."""
+        return self.xp.asarray(X.T @ U)
 
     def _weights_and_total(self, X, sample_weight):
         xp = self.xp
@@ -37,8 +50,8 @@ class SparseNumpyBackend(CsrBackend):
         xp = self.xp
         w = xp.asarray(w, dtype=X.dtype)
         if w.ndim == 1:
-            return X @ w + xp.asarray(b, dtype=X.dtype).reshape(())
-        return xp.asarray(X @ w.T) + xp.asarray(b, dtype=X.dtype)
+            return self._product(X, w) + xp.asarray(b, dtype=X.dtype).reshape(())
+        return self._product(X, xp.ascontiguousarray(w.T)) + xp.asarray(b, dtype=X.dtype)
 
     def _cost_gradient(self, X, y, w, b, sample_weight):
         dtype = X.dtype
@@ -50,7 +63,7 @@ class SparseNumpyBackend(CsrBackend):
         xp = self.xp
         return (
             (losses.sum(dtype=xp.float64) / total).astype(dtype),
-            (X.T @ residual / total).astype(dtype),
+            (self._transpose_product(X, residual) / total).astype(dtype),
             (residual.sum(dtype=xp.float64) / total).astype(dtype),
         )
 
@@ -73,13 +86,13 @@ class SparseNumpyBackend(CsrBackend):
             losses, residual = losses * weights, residual * weights[:, None]
         return (
             (losses.sum(dtype=xp.float64) / total).astype(dtype),
-            xp.ascontiguousarray(xp.asarray(X.T @ residual).T / total, dtype=dtype),  # (K, n), as dense
+            xp.ascontiguousarray(self._transpose_product(X, residual).T / total, dtype=dtype),  # (K, n), as dense
             (residual.sum(axis=0, dtype=xp.float64) / total).astype(dtype),
         )
 
     def _hessian_diagonal(self, X, curvature):
         """(X ∘ X)ᵀ d: the squares of the stored values, an O(nnz) temporary."""
-        return self.xp.asarray(X.power(2).T @ curvature, dtype=self.xp.float64), curvature.sum()
+        return self.xp.asarray(self._transpose_product(X.power(2), curvature), dtype=self.xp.float64), curvature.sum()
 
     def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
         cost, dW, db = self._softmax_cost_gradient(X, y, W, b, sample_weight)
@@ -88,11 +101,16 @@ class SparseNumpyBackend(CsrBackend):
     def _softmax_hessian_product(self, X, probabilities, sample_weight, V, v_b):
         xp = self.xp
         P = probabilities.astype(xp.float64)
-        U = xp.asarray(X @ xp.asarray(V, dtype=X.dtype).T).astype(xp.float64) + v_b
+        U = self._product(X, xp.ascontiguousarray(xp.asarray(V, dtype=X.dtype).T)).astype(xp.float64) + v_b
         R = P * U - P * (P * U).sum(axis=1, keepdims=True)
         weights, total = self._weights_and_total(X, sample_weight)
         R = R / total if weights is None else R * (weights / total)[:, None]
-        return xp.asarray(X.T @ R.astype(X.dtype)).T.astype(xp.float64), R.sum(axis=0)
+        return self._transpose_product(X, R.astype(X.dtype)).T.astype(xp.float64), R.sum(axis=0)
+
+    def _hessian_product(self, X, curvature, v, v_b):
+        xp = self.xp
+        u = curvature * (self._product(X, xp.asarray(v, dtype=X.dtype)).astype(xp.float64) + v_b)
+        return self._transpose_product(X, u.astype(X.dtype)).astype(xp.float64), u.sum()
 
     def _row_scaled(self, X, scale):
         """diag(scale) X, a CSR matrix of X's pattern (scale of shape (m,))."""

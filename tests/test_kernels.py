@@ -295,9 +295,9 @@ def three_ranges(monkeypatch):
     calls = []
     run = numba_parallel.RangeThreads.run
 
-    def counted(self, row_pass, m, ranges, inputs, outputs):
-        calls.append((row_pass.__name__, ranges))
-        return run(self, row_pass, m, ranges, inputs, outputs)
+    def counted(self, row_pass, bounds, inputs, outputs):
+        calls.append((row_pass.__name__, len(bounds)))
+        return run(self, row_pass, bounds, inputs, outputs)
 
     monkeypatch.setattr(numba_parallel.RangeThreads, "run", counted)
     return calls

@@ -8,15 +8,20 @@
 // Layout ("vector CSR"): a group of LANES lanes (a power of two, 2..32) takes
 // one row at a time; lane l of the group loads the row's entries l, l + LANES,
 // ..., multiplies each by w at its column (a gather from L2 for the hot columns
-// of text data) and the group adds its partial sums with shuffles. One warp
-// thus works on 32 / LANES rows at once, so rows of a few entries do not leave
-// most of the warp idle. The per-row math then runs in every lane of the group
-// (no divergence), and each lane scatters r_i x_ij into the gradient for the
-// entries it loaded, with a double atomicAdd: X is read once per pass, with no
-// second pass over a transposed copy. The order of those atomic additions
-// depends on scheduling, so the gradient's last bits may differ between runs;
-// the loss, the intercept terms and the weight go through per-block slots
-// added in block order and are deterministic.
+// of text data) and the group adds its partial sums with shuffles, in a fixed
+// tree. One warp thus works on 32 / LANES rows at once, so rows of a few entries
+// do not leave most of the warp idle. The per-row math then runs in every lane
+// of the group (no divergence).
+//
+// Deterministic: nothing here adds with atomics. The row kernels write each
+// row's scaled residual s_i r_i (binary) or r_i (softmax) to an m-long (m x K)
+// float64 buffer, and the gradient is X^T times it computed by
+// csr_rows_times_dense over X^T held as a second CSR matrix (the transpose is
+// made once per X by the backend, fastlr/kernels/sparse_cupy.py): each
+// gradient entry is one row of X^T, summed by one group of lanes in a fixed
+// order. The loss, the intercept terms and the weight go through per-block
+// slots added in block order. The price is a second read of the stored
+// entries (those of X^T) per gradient and one more copy of X on the device.
 //
 // Warp-uniform loops: the loop over groups of rows runs the same number of
 // times in every lane of a warp (it depends on the warp's base row only), so
@@ -58,19 +63,18 @@ __device__ void block_sum_to_slot(double (&values)[COUNT], double* shared, doubl
 
 // One fused pass of the binary problem over the CSR rows.
 //
-//   gradient[j] (zeroed before)  += sum of s_i r_i x_ij    (atomic, double)
+//   scaled_residual[i] (if with_gradient) : s_i r_i, for the gradient X^T (s r)
 //   block_sums[block, 0..3)       : sum of s_i l_i, sum of s_i r_i, sum of s_i
 //   curvature[i] (if write_curvature) : s_i p_i (1 - p_i), for Hessian-vector products
 // Flags, not null pointers, say which optional arrays are real (cupy/cupy#9046).
 // Dynamic shared memory: (blockDim.x / 32) * 3 doubles.
 template <typename T, int LANES>
-__global__ void csr_binary_cost_gradient(const T* __restrict__ data, const int* __restrict__ indices,
-                                         const int* __restrict__ indptr, const T* __restrict__ y,
-                                         const T* __restrict__ w, const T* __restrict__ b,
-                                         const T* __restrict__ sample_weight, int weighted, long long m,
-                                         int with_gradient, double* __restrict__ gradient,
-                                         double* __restrict__ block_sums, double* __restrict__ curvature,
-                                         int write_curvature) {
+__global__ void csr_binary_rows(const T* __restrict__ data, const int* __restrict__ indices,
+                                const int* __restrict__ indptr, const T* __restrict__ y, const T* __restrict__ w,
+                                const T* __restrict__ b, const T* __restrict__ sample_weight, int weighted,
+                                long long m, int with_gradient, double* __restrict__ scaled_residual,
+                                double* __restrict__ block_sums, double* __restrict__ curvature,
+                                int write_curvature) {
     extern __shared__ double shared[];
     constexpr int GROUPS = WARP_SIZE / LANES;
     const int lane = threadIdx.x % WARP_SIZE;
@@ -88,26 +92,60 @@ __global__ void csr_binary_cost_gradient(const T* __restrict__ data, const int* 
         T partial = T(0);
         for (int k = start + group_lane; k < end; k += LANES) partial += data[k] * w[indices[k]];
         const T z = group_sum<T, LANES>(partial) + bias;
-        if (!valid) continue;  // no shuffles below: lanes past the last row just wait at the loop head
+        if (!valid || group_lane != 0) continue;  // no shuffles below: the other lanes wait at the loop head
 
         T loss, residual;
         logistic_loss_residual_t(z, y[i], &loss, &residual);
         const T s = weighted ? sample_weight[i] : T(1);
-        if (group_lane == 0) {
-            sums[0] += (double)(s * loss);
-            sums[1] += (double)(s * residual);
-            sums[2] += (double)s;
-            if (write_curvature) {
-                const double e = exp(-fabs((double)z));  // p (1 - p) = e / (1 + e)^2, exact for any z
-                curvature[i] = (double)s * e / ((1.0 + e) * (1.0 + e));
-            }
+        sums[0] += (double)(s * loss);
+        sums[1] += (double)(s * residual);
+        sums[2] += (double)s;
+        if (write_curvature) {
+            const double e = exp(-fabs((double)z));  // p (1 - p) = e / (1 + e)^2, exact for any z
+            curvature[i] = (double)s * e / ((1.0 + e) * (1.0 + e));
         }
-        if (with_gradient) {
-            const double scaled = (double)(s * residual);
-            for (int k = start + group_lane; k < end; k += LANES) atomicAdd(gradient + indices[k], scaled * (double)data[k]);
-        }
+        if (with_gradient) scaled_residual[i] = (double)(s * residual);
     }
     block_sum_to_slot<3>(sums, shared, block_sums + 3 * (long long)blockIdx.x);
+}
+
+// out[j * stride + offset + c] = sum over the stored entries k of row j of
+// data[k] * U[indices[k] * stride + offset + c], for c < CLASSES and every row
+// j < rows: a CSR matrix (X, or X^T for a gradient) times CLASSES columns of
+// the float64 matrix U (row-major, stride columns), in float64. A group of
+// LANES lanes per row, each lane over the entries group_lane, + LANES, ...,
+// then the group's fixed shuffle tree: the same sums in the same order on
+// every run.
+template <typename T, int LANES, int CLASSES>
+__global__ void csr_rows_times_dense(const T* __restrict__ data, const int* __restrict__ indices,
+                                     const int* __restrict__ indptr, long long rows, const double* __restrict__ U,
+                                     int stride, int offset, double* __restrict__ out) {
+    constexpr int GROUPS = WARP_SIZE / LANES;
+    const int lane = threadIdx.x % WARP_SIZE;
+    const int group_lane = lane % LANES;
+    const long long warp = ((long long)blockIdx.x * blockDim.x + threadIdx.x) / WARP_SIZE;
+    const long long warps = (long long)gridDim.x * blockDim.x / WARP_SIZE;
+
+    for (long long base = warp * GROUPS; base < rows; base += warps * GROUPS) {
+        const long long j = base + lane / LANES;
+        const bool valid = j < rows;
+        const int start = valid ? indptr[j] : 0;
+        const int end = valid ? indptr[j + 1] : 0;
+        double partial[CLASSES];
+#pragma unroll
+        for (int c = 0; c < CLASSES; ++c) partial[c] = 0.0;
+        for (int k = start + group_lane; k < end; k += LANES) {
+            const double x = (double)data[k];
+            const double* u = U + (long long)indices[k] * stride + offset;
+#pragma unroll
+            for (int c = 0; c < CLASSES; ++c) partial[c] += x * u[c];
+        }
+#pragma unroll
+        for (int c = 0; c < CLASSES; ++c) {
+            const double total = group_sum<double, LANES>(partial[c]);
+            if (valid && group_lane == 0) out[j * stride + offset + c] = total;
+        }
+    }
 }
 
 // gradient_out[0..n) = gradient[j] / sum s, gradient_out[n] = sum s r / sum s,
@@ -131,20 +169,19 @@ __global__ void csr_finalize_binary(const double* __restrict__ gradient, const d
 
 // One fused pass of the softmax problem with CLASSES classes over the CSR rows.
 // W is passed transposed, WT (n, CLASSES), so that an entry's CLASSES weights
-// (and gradient accumulators) are contiguous.
+// are contiguous.
 //
-//   gradient[j * CLASSES + c] (zeroed before) += sum of s_i r_ic x_ij   (atomic)
+//   residuals[i * CLASSES + c] (if with_gradient) : s_i (p_ic - [c = y_i]), for the gradient X^T R
 //   block_sums[block, c]           : sum of s_i r_ic (the intercepts), c < CLASSES
 //   block_sums[block, CLASSES + 0/1] : sum of s_i loss_i, sum of s_i
 // Labels are compared, never used as indices: a label outside 0..CLASSES-1
 // makes the loss NaN. Dynamic shared memory: (blockDim.x / 32) * (CLASSES + 2) doubles.
 template <typename T, int LANES, int CLASSES>
-__global__ void csr_softmax_cost_gradient(const T* __restrict__ data, const int* __restrict__ indices,
-                                          const int* __restrict__ indptr, const long long* __restrict__ labels,
-                                          const T* __restrict__ WT, const T* __restrict__ b,
-                                          const T* __restrict__ sample_weight, int weighted, long long m,
-                                          int with_gradient, double* __restrict__ gradient,
-                                          double* __restrict__ block_sums) {
+__global__ void csr_softmax_rows(const T* __restrict__ data, const int* __restrict__ indices,
+                                 const int* __restrict__ indptr, const long long* __restrict__ labels,
+                                 const T* __restrict__ WT, const T* __restrict__ b,
+                                 const T* __restrict__ sample_weight, int weighted, long long m, int with_gradient,
+                                 double* __restrict__ residuals, double* __restrict__ block_sums) {
     extern __shared__ double shared[];
     constexpr int GROUPS = WARP_SIZE / LANES;
     const int lane = threadIdx.x % WARP_SIZE;
@@ -172,7 +209,7 @@ __global__ void csr_softmax_cost_gradient(const T* __restrict__ data, const int*
         double z[CLASSES];
 #pragma unroll
         for (int c = 0; c < CLASSES; ++c) z[c] = (double)group_sum<T, LANES>(partial[c]) + (double)b[c];
-        if (!valid) continue;
+        if (!valid || group_lane != 0) continue;
 
         double top = z[0];
 #pragma unroll
@@ -186,23 +223,14 @@ __global__ void csr_softmax_cost_gradient(const T* __restrict__ data, const int*
 #pragma unroll
         for (int c = 0; c < CLASSES; ++c) z_label = (c == label) ? z[c] : z_label;
         const double s = weighted ? (double)sample_weight[i] : 1.0;
-        double residual[CLASSES];
 #pragma unroll
-        for (int c = 0; c < CLASSES; ++c) residual[c] = s * (exp(z[c] - log_sum) - (c == label ? 1.0 : 0.0));
-        if (group_lane == 0) {
-#pragma unroll
-            for (int c = 0; c < CLASSES; ++c) sums[c] += residual[c];
-            sums[CLASSES] += s * (log_sum - z_label);
-            sums[CLASSES + 1] += s;
+        for (int c = 0; c < CLASSES; ++c) {
+            const double residual = s * (exp(z[c] - log_sum) - (c == label ? 1.0 : 0.0));
+            sums[c] += residual;
+            if (with_gradient) residuals[i * CLASSES + c] = residual;
         }
-        if (with_gradient) {
-            for (int k = start + group_lane; k < end; k += LANES) {
-                const double x = (double)data[k];
-                double* accumulators = gradient + (long long)indices[k] * CLASSES;
-#pragma unroll
-                for (int c = 0; c < CLASSES; ++c) atomicAdd(accumulators + c, residual[c] * x);
-            }
-        }
+        sums[CLASSES] += s * (log_sum - z_label);
+        sums[CLASSES + 1] += s;
     }
     block_sum_to_slot<CLASSES + 2>(sums, shared, block_sums + (CLASSES + 2) * (long long)blockIdx.x);
 }
