@@ -261,6 +261,19 @@ class Objective:
         product[: self.n_weights] += self.l2_strength * weights
         return product
 
+    def hessian_diagonal(self, curvature):
+        """diag ∇²F(θ) in θ's layout (float64, every entry > 0) at the θ that ``curvature``
+        came from, for a Jacobi preconditioner; None where the backend has no one-pass
+        diagonal (its ``hessian_diagonal`` hook: the CSR companions, binary problems)."""
+        hook = getattr(self.backend, "hessian_diagonal", None)
+        if hook is None or self.n_classes != 1:
+            return None
+        xp = self.xp
+        diagonal_w, diagonal_b = hook(self.X, curvature)
+        diagonal = self.pack(diagonal_w + self.l2_strength, xp.asarray(diagonal_b).reshape(1))
+        # A column without entries (or an unpenalized fit) has no curvature: leave it unscaled.
+        return xp.where(diagonal > 0, diagonal, 1.0)
+
     def check_finite_inputs(self):
         """Raise the ``ValueError`` that validation raised before for NaN or infinity in X.
 
