@@ -110,7 +110,9 @@ class SparseInput:
             X, y, sample_weight, _ = validation.check_host_fit_data(
                 X, y, sample_weight, estimator_name, accept_sparse="csr"
             )
-        return _placed(X, y, sample_weight, kernels, name, class_weight, estimator_name, objective=SparseObjective)
+        return _placed(
+            X, y, sample_weight, kernels, name, class_weight, estimator_name, objective=SparseObjective, sparse=True
+        )
 
     @staticmethod
     def for_prediction(estimator, X, backend):

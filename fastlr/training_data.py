@@ -48,6 +48,7 @@ class TrainingData:
     feature_names: Optional[np.ndarray] = None
     random_rows: bool = True
     memo: Optional[dict] = None
+    sparse: bool = False
 
     @property
     def n_features(self) -> int:

@@ -311,3 +311,19 @@ def test_sparse_newton_cg_is_preconditioned_by_the_diagonal_pass():
     diagonal = sparse_objective.hessian_diagonal(sparse_objective.value_gradient_curvature(theta)[2])
     np.testing.assert_allclose(diagonal, np.diag(dense_objective.value_gradient_hessian(theta)[2]), rtol=1e-10)
     assert dense_objective.hessian_diagonal(None) is None  # dense backends: plain CG
+
+
+def test_auto_picks_newton_cg_for_csr_and_never_a_dense_hessian():
+    from fastlr.solvers import auto_solver
+
+    # The text problem: 50 000 features (a dense Hessian would be 20 GB).
+    assert auto_solver("l2", 200_000, 50_000, 1, sparse=True) == "newton-cg"
+    assert auto_solver("l2", 200_000, 50_000, 1) == "lbfgs"  # dense data: the measured crossovers
+    assert auto_solver("l1", 200_000, 50_000, 1, sparse=True) == "fista"
+    for shape in ((10**6, 10**6), (500, 20), (200_000, 50_000)):
+        for penalty in ("l2", None, "l1", "elasticnet"):
+            for classes in (1, 3):
+                assert auto_solver(penalty, *shape, classes, sparse=True) != "newton"
+    X, y = sparse_classification()
+    model = fastlr.LogisticRegression(backend="numba", tol=1e-8).fit(scipy.sparse.csr_array(X), y)
+    assert model.solver_ == "newton-cg" and model.n_iter_[0] < 20
