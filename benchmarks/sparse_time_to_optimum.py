@@ -12,14 +12,8 @@ solver, round after round), and the median is reported, with the ratio of
 each to scikit-learn's fastest: the machine is shared, so ratios measured in
 one interleaved run say more than absolute times.
 
-``fastlr-newton-cg-hooks`` is not a fastlr solver: it is a 40-line truncated
-Newton method written here over fastlr's CSR hooks (the fused
-``cost_gradient_curvature`` and ``hessian_product`` passes) with the inner
-tolerance of scikit-learn's newton-cg, to measure what those hooks give a
-Hessian-free Newton solver before the library's own lands;
-``fastlr-newton-pcg-hooks`` is the same with the conjugate gradients
-preconditioned by the Hessian's diagonal (the ``hessian_diagonal`` hook, one
-more pass per Newton step), which halves the Hessian-vector products on this data. Snap ML runs when
+``fastlr-newton-cg`` is the library's Newton-CG (what ``solver="auto"``
+picks on CSR), Jacobi-preconditioned by the CSR companions' Hessian diagonal. Snap ML runs when
 ``snapml`` is importable (it is not a fastlr dependency); it penalizes its
 intercept (an appended constant feature, like liblinear), so its gap floor
 reflects that difference as well as its tolerance.
@@ -27,7 +21,7 @@ reflects that difference as well as its tolerance.
 Usage::
 
     python benchmarks/sparse_time_to_optimum.py --repeats 3
-    python benchmarks/sparse_time_to_optimum.py --solvers fastlr-lbfgs sklearn-newton-cg
+    python benchmarks/sparse_time_to_optimum.py --solvers fastlr-newton-cg sklearn-lbfgs
 """
 
 import argparse
@@ -43,7 +37,6 @@ import scipy.sparse
 from fastlr import fit
 from fastlr.bench import sparse_workloads
 from fastlr.bench.reference import relative_gap
-from fastlr.dispatch import get_sparse_backend
 
 TOLERANCES = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9)
 BACKEND = "numba-parallel"
@@ -54,69 +47,6 @@ def objective_value(X, y, model, C):
     coef, intercept = np.ravel(model.coef_), float(np.ravel(model.intercept_)[0])
     z = X @ coef + intercept
     return C * float(np.sum(np.logaddexp(0, z) - y * z)) + 0.5 * float(coef @ coef)
-
-
-class _Model:
-    def __init__(self, coef, intercept, n_iter):
-        self.coef_, self.intercept_, self.n_iter_ = coef, intercept, n_iter
-
-
-def newton_cg_over_hooks(X, y, C, tol, backend=BACKEND, max_iter=100, precondition=False):
-    """Truncated Newton on the mean objective F = (1/m)Σℓ + (1/(2Cm))‖w‖², from fastlr's CSR hooks.
-
-    Outer: one fused pass for (F, ∇F, the curvature d); stop when ‖∇F‖∞ ≤ tol.
-    Inner: conjugate gradients on H p = −∇F, H v = hessian_product(X, d, v) + λ₂ v_w,
-    stopped at ‖r‖₁ ≤ min(0.5, √‖∇F‖₁)·‖∇F‖₁ as scikit-learn's newton-cg does;
-    with ``precondition``, preconditioned by diag(H) (``hessian_diagonal``).
-    Step: Armijo backtracking on F (cost-only passes).
-    """
-    kernels = get_sparse_backend(backend)
-    m, n = X.shape
-    y = y.astype(X.dtype)
-    lam = 1.0 / (C * m)
-    theta = np.zeros(n + 1)
-
-    def value_gradient_curvature(theta):
-        cost, dw, db, d = kernels.cost_gradient_curvature(X, y, theta[:n], theta[n])
-        gradient = np.append(dw + lam * theta[:n], db)
-        return float(cost) + 0.5 * lam * theta[:n] @ theta[:n], gradient, d
-
-    def value(theta):
-        return float(kernels.cost(X, y, theta[:n], theta[n])) + 0.5 * lam * theta[:n] @ theta[:n]
-
-    cost, gradient, d = value_gradient_curvature(theta)
-    for iteration in range(max_iter):
-        if np.abs(gradient).max() <= tol:
-            break
-        norm = np.abs(gradient).sum()
-        target = min(0.5, np.sqrt(norm)) * norm
-        diagonal = np.ones(n + 1)
-        if precondition:
-            diagonal_w, diagonal_b = kernels.hessian_diagonal(X, d)
-            diagonal = np.append(diagonal_w + lam, diagonal_b)
-        p, r = np.zeros(n + 1), -gradient
-        q = r / diagonal
-        rr = r @ q
-        for _ in range(200):
-            hv, hv_b = kernels.hessian_product(X, d, q[:n], q[n])
-            Hq = np.append(hv + lam * q[:n], hv_b)
-            curvature = q @ Hq
-            if curvature <= 0:
-                break
-            alpha = rr / curvature
-            p += alpha * q
-            r -= alpha * Hq
-            if np.abs(r).sum() <= target:
-                break
-            z = r / diagonal
-            rr, rr_old = r @ z, rr
-            q = z + (rr / rr_old) * q
-        step, slope = 1.0, gradient @ p
-        while value(theta + step * p) > cost + 1e-4 * step * slope and step > 1e-10:
-            step *= 0.5
-        theta = theta + step * p
-        cost, gradient, d = value_gradient_curvature(theta)
-    return _Model(theta[:n][None, :], theta[n:], np.array([iteration]))
 
 
 def _snapml_solver():
@@ -132,6 +62,10 @@ def _snapml_solver():
     return run, None
 
 
+def _fastlr(solver):
+    return lambda X, y, C, tol: fit(X, y, backend=BACKEND, solver=solver, C=C, tol=tol, max_iter=10_000)
+
+
 def _sklearn(solver):
     from sklearn.linear_model import LogisticRegression as SklearnLogisticRegression
 
@@ -141,9 +75,8 @@ def _sklearn(solver):
 def solvers():
     """name → (callable(X, y, C, tol) returning a fitted model) and name → reason for those that cannot run."""
     table = {
-        "fastlr-lbfgs": lambda X, y, C, tol: fit(X, y, backend=BACKEND, solver="lbfgs", C=C, tol=tol, max_iter=10_000),
-        "fastlr-newton-cg-hooks": lambda X, y, C, tol: newton_cg_over_hooks(X, y, C, tol),
-        "fastlr-newton-pcg-hooks": lambda X, y, C, tol: newton_cg_over_hooks(X, y, C, tol, precondition=True),
+        "fastlr-newton-cg": _fastlr("newton-cg"),
+        "fastlr-lbfgs": _fastlr("lbfgs"),
         "sklearn-newton-cg": _sklearn("newton-cg"),
         "sklearn-lbfgs": _sklearn("lbfgs"),
         "sklearn-liblinear": _sklearn("liblinear"),
@@ -196,8 +129,8 @@ def main(argv=None):
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
     names = args.solvers or list(table)
-    fit(X[:1000], y[:1000], backend=BACKEND)  # JIT compilation outside every timing
-    newton_cg_over_hooks(X[:1000], y[:1000], C, 1e-3, precondition=True)
+    for solver in ("newton-cg", "lbfgs"):
+        fit(X[:1000], y[:1000], backend=BACKEND, solver=solver)  # JIT compilation outside every timing
 
     chosen = {}
     for name in names:
