@@ -90,7 +90,7 @@ def csr_bytes(X) -> int:
 
 
 @dataclass(frozen=True)
-class SparseDataset:
+class SparseDataset(workloads.RowsOfX):
     """A TF-IDF-like binary problem and the point at which kernels are evaluated.
 
     X : CSR of shape (m, n), y : 0/1 in X's dtype, w : (n,), b : a scalar.
@@ -100,14 +100,6 @@ class SparseDataset:
     y: np.ndarray
     w: np.ndarray
     b: np.floating
-
-    @property
-    def m(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def dtype(self) -> str:
-        return self.X.dtype.name
 
     @property
     def nbytes(self) -> int:
@@ -149,7 +141,8 @@ def _scipy_two_pass(data):
 
 def _fit_call(backend, data):
     kernels = get_sparse_backend(backend)
-    return partial(fit, kernels.to_device(data.X), data.y, backend=backend, solver="lbfgs", C=C, tol=workloads.FIT_TOL,
+    # "auto": what a user gets on CSR (Newton-CG, preconditioned).
+    return partial(fit, kernels.to_device(data.X), data.y, backend=backend, solver="auto", C=C, tol=workloads.FIT_TOL,
                    max_iter=workloads.FIT_MAX_ITER)
 
 

@@ -86,8 +86,20 @@ def row_counts() -> tuple:
     return QUICK_ROW_COUNTS if quick_mode() else ROW_COUNTS
 
 
+class RowsOfX:
+    """m and dtype of a dataset's X (dense here, CSR in :mod:`fastlr.bench.sparse_workloads`)."""
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def dtype(self) -> str:
+        return self.X.dtype.name
+
+
 @dataclass(frozen=True)
-class Dataset:
+class Dataset(RowsOfX):
     """Binary data and the point at which kernels are evaluated.
 
     X : ndarray of shape (m, n), C-contiguous, float32 or float64
@@ -101,14 +113,6 @@ class Dataset:
     w: np.ndarray
     b: np.floating
     z: np.ndarray
-
-    @property
-    def m(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def dtype(self) -> str:
-        return self.X.dtype.name
 
     @property
     def nbytes(self) -> int:
