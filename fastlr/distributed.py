@@ -48,7 +48,7 @@ from dask.array.utils import meta_from_array
 from sklearn.utils.validation import check_is_fitted
 
 from fastlr import config, validation
-from fastlr.dispatch import get_backend, resolve_backend_name
+from fastlr.dispatch import backend_for, get_backend, resolve_backend_name
 from fastlr.training_data import TrainingData
 from fastlr.kernels.base import Backend
 from fastlr.objective import Objective
@@ -507,7 +507,7 @@ def _predict_chunk(estimator, method, trailing, dtype, X):
     """``estimator.method(X)`` for one chunk; a chunk without rows (a filtered
     array's) gives an empty result of the right shape, on the chunk's device."""
     if X.shape[0] == 0:
-        return estimator._prediction_backend(X).xp.empty((0, *trailing), dtype=dtype)
+        return backend_for(estimator.backend_, X).xp.empty((0, *trailing), dtype=dtype)
     return getattr(estimator, method)(X)
 
 

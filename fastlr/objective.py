@@ -164,7 +164,7 @@ class Objective:
         """θ₀ with w = 0 and the intercepts at the log of the (weighted) class shares π.
 
         That is the minimiser over the intercepts alone: the log-odds log(π₁/π₀)
-        for the binary loss, log π_k (up to a constant) for the softmax, so
+        for the binary loss, log π_k minus their mean for the softmax, so
         F(θ₀) is the entropy of the class shares, −Σ π_k log π_k, at most
         F(0) = log K. A class without weight gets log(``PRIOR_FLOOR``), not −∞.
         Without an intercept: zeros. One pass over y, none over X.
@@ -181,7 +181,10 @@ class Objective:
             counts = xp.bincount(self.y, weights=self.sample_weight, minlength=self.n_classes)
             shares = np.asarray(self.backend.to_host(counts), dtype=np.float64) / self.total_weight
         logs = np.log(np.maximum(shares, PRIOR_FLOOR))
-        intercepts = logs[1:] - logs[:1] if self.n_classes == 1 else logs
+        # The softmax's intercepts are defined up to a constant: centred, as from θ = 0, whose
+        # iterates keep Σ b_k = 0 (the unpenalized intercepts' gradient sums to zero), so the
+        # fit ends at scikit-learn's representative of the optimum.
+        intercepts = logs[1:] - logs[:1] if self.n_classes == 1 else logs - logs.mean()
         theta[self.n_weights:] = xp.asarray(intercepts)
         return theta
 
@@ -345,6 +348,7 @@ class Objective:
             v_new = self.gram_product(v) / self.total_weight
             eigenvalue = float(xp.linalg.norm(v_new))
             if not np.isfinite(eigenvalue):
+                self.check_finite_inputs()  # NaN or infinity in X: say so, not overflow
                 raise FloatingPointError(
                     "X is too large in magnitude: XᵀX overflows, so no step size can be chosen; standardize the "
                     "features (sklearn's StandardScaler)"

@@ -71,15 +71,12 @@ def _is_stochastic_gd(params, spec):
     return _is_gd(params, spec) and (params["batch_size"] is not None or params["early_stopping"])
 
 
-L1_RATIO_CONSISTENT = {("l1", 1), ("l2", 0)}
 
 #: Parameters that only some settings read: name to (whether these settings read
 #: it, the settings that do). Set to anything but its default where it is not
 #: read, a parameter draws a warning rather than being ignored silently.
 READ_ONLY_WHEN = {
-    # l1_ratio 1 with "l1" and 0 with "l2" say what the penalty says (scikit-learn's newer spelling).
-    "l1_ratio": (lambda params, spec: (params["penalty"], params["l1_ratio"]) in L1_RATIO_CONSISTENT
-                 or params["penalty"] == "elasticnet", "penalty='elasticnet'"),
+    # l1_ratio is always read: with C it chooses the penalty (fastlr.penalty), and contradicting it raises.
     "learning_rate": (_is_gd, "solver='gd'"),
     "optimizer": (_is_gd, "solver='gd'"),
     "schedule": (_is_gd, "solver='gd'"),
@@ -218,9 +215,11 @@ def _objectives(data, y, n_classes, plan, problem):
 
 def starting_point(objective, plan, check_every):
     """θ₀ when no warm start is given, as the solver's spec asks (where each measured faster):
-    zeros, or the class priors (``SolverSpec.prior_start``, :meth:`Objective.prior_start`);
+    zeros (always with ``max_iter=0``), or the class priors (``SolverSpec.prior_start``, :meth:`Objective.prior_start`);
     then, where the spec names a row sample (``SolverSpec.start_rows``) smaller than the
     data, the same solver's solution on that sample, to ``config.SAMPLE_START_TOL``."""
+    if plan.options.max_iter == 0:
+        return objective.zeros()  # no iteration asked for: scikit-learn's zero model, whatever the solver
     theta0 = objective.prior_start() if plan.solver.prior_start else objective.zeros()
     rows = objective.n_samples if plan.solver.start_rows is None else plan.solver.start_rows(objective)
     if rows >= objective.n_samples or plan.early_stopping:

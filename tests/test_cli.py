@@ -317,8 +317,8 @@ def test_multi_class_option(tmp_path, capsys):
     X, y = make_classification(n_samples=150, n_features=3, n_informative=3, n_redundant=0, n_classes=3,
                                n_clusters_per_class=1, random_state=1)
     np.savez(tmp_path / "data.npz", X=X, y=y)
-    status, _, err = run(["fit", tmp_path / "data.npz", "--solver", "newton", "-o", tmp_path / "m.json"], capsys)
-    assert status == 1 and "use --multi-class ovr" in err  # the advice names the option that exists
+    status, _, err = run(["fit", tmp_path / "data.npz", "--solver", "newton-cd", "-o", tmp_path / "m.json"], capsys)
+    assert status == 1 and "use --multi-class ovr" in err  # binary-only newton-cd: the advice names the option that exists
     for scheme, solver in (("ovr", "newton"), ("multinomial", "lbfgs")):
         path = tmp_path / f"{scheme}.json"
         status, out, err = run(["fit", tmp_path / "data.npz", "--backend", "numpy", "--multi-class", scheme,

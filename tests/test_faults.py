@@ -203,7 +203,7 @@ def test_newton_in_float32_on_timestamps_is_an_error_not_a_zero_coefficient():
     """The float32 Hessian overflows. A fallback to another solver would stall on the same
     data (first-order methods in float32 do), so the right answer is to stop and say why."""
     X, y = _timestamps(np.float32)
-    for solver in ("newton", "auto"):  # auto picks Newton for two features
+    for solver in ("newton", "newton-cg", "auto"):  # auto picks Newton-CG for two features
         with pytest.raises(FloatingPointError, match="Hessian is not finite.*standardize the features"):
             fastlr.fit(X, y, backend="numpy", solver=solver)
     with pytest.warns(ConvergenceWarning, match="standardize.*use float64 data"):
@@ -573,7 +573,6 @@ def _softmax(Z):
 @pytest.mark.parametrize(
     "params, named",
     [
-        (dict(penalty="l2", l1_ratio=0.5), "l1_ratio=0.5 (read only with penalty='elasticnet')"),
         (dict(solver="lbfgs", batch_size=8), "batch_size=8 (read only with solver='gd')"),
         (dict(solver="newton", optimizer="adam"), "optimizer='adam' (read only with solver='gd')"),
         (dict(solver="lbfgs", learning_rate=0.1), "learning_rate=0.1"),

@@ -201,7 +201,9 @@ def test_auto_solver_follows_the_measured_crossovers(monkeypatch):
     monkeypatch.setattr(config, "AUTO_SOFTMAX_NEWTON_MAX_FEATURES", 100)
     monkeypatch.setattr(config, "NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER", 250)
     monkeypatch.setattr(config, "NEWTON_CG_HESSIAN_SAMPLE_FACTOR", 8)
-    assert auto_solver("l1", 10**6, 100, 1) == "fista"
+    assert auto_solver("l1", 10**6, 100, 1) == "newton-cd"  # binary L1: proximal Newton
+    assert auto_solver("elasticnet", 10**4, 5000, 1) == "fista"  # its (n+1)² model too wide
+    assert auto_solver("l1", 10**4, 30, 10) == "fista"  # the softmax
     assert auto_solver("l2", 500, 30, 1) == "newton-cg"  # small
     assert auto_solver("l2", 10**5, 100, 1) == "lbfgs"  # too few rows to sample the Hessian
     assert auto_solver("l2", 500_000, 100, 1) == "newton-cg"  # sampled: 8 × 250 × 101 ≤ m

@@ -24,7 +24,7 @@ def _newton_direction(hessian, gradient):
     if not np.all(np.isfinite(hessian)):
         raise FloatingPointError(
             "Newton's Hessian is not finite (it overflowed): standardize the features "
-            "(sklearn's StandardScaler), use float64 data, or use solver='lbfgs'"
+            "(sklearn's StandardScaler) or use float64 data"
         )
     ridge = 0.0
     scale = max(float(np.abs(np.diag(hessian)).max()), 1e-12)

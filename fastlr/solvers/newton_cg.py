@@ -52,10 +52,11 @@ def conjugate_gradient(xp, product, rhs, tolerance, max_steps, inverse_diagonal=
 
     Starts from p = 0; stops when ‖r‖ ≤ ``tolerance`` (a host float), on
     curvature vᵀAv ≤ 0 (returning the iterate so far, or the first direction,
-    ``rhs`` preconditioned, when that happens at once: a descent direction either way), or after
-    ``max_steps`` products. ``inverse_diagonal``: 1 / diag(A), which makes it
-    the Jacobi-preconditioned method (directions from z = r / diag(A)); the stop
-    test stays on r itself. Returns (p, products used).
+    ``rhs`` preconditioned, when that happens at once: a descent direction either
+    way; a non-finite curvature, an overflowed product, raises FloatingPointError),
+    or after ``max_steps`` products. ``inverse_diagonal``: 1 / diag(A), which makes
+    it the Jacobi-preconditioned method (directions from z = r / diag(A)); the
+    stop test stays on r itself. Returns (p, products used).
     """
     p = xp.zeros_like(rhs)
     residual = rhs
@@ -67,6 +68,11 @@ def conjugate_gradient(xp, product, rhs, tolerance, max_steps, inverse_diagonal=
             return p, step
         image = product(direction)
         curvature = direction @ image
+        if not math.isfinite(float(curvature)):
+            raise FloatingPointError(
+                "Newton-CG's Hessian is not finite (its product with a direction overflowed): standardize the "
+                "features (sklearn's StandardScaler) or use float64 data"
+            )
         if not float(curvature) > 0:
             return (direction if step == 0 else p), step + 1
         alpha = rz / curvature
