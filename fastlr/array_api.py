@@ -99,3 +99,15 @@ def fitted_placements(X, y):
     if not dispatch_enabled():
         return None, None
     return Placement.of(X), Placement.of(y)
+
+
+def check_same_namespace(X, estimator, method):
+    """scikit-learn's rule under ``array_api_dispatch``: predict with X in the namespace
+    and on the device the estimator was fitted in (its ``coef_``'s), else a ValueError
+    naming ``method``. A no-op without dispatch, and on scikit-learn releases without
+    the rule (before 1.8)."""
+    try:
+        from sklearn.utils._array_api import check_same_namespace as check
+    except ImportError:
+        return
+    check(X, estimator, attribute="coef_", method=method)

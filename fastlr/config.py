@@ -140,6 +140,12 @@ LBFGS_MEMORY = 10
 #: sums over millions of rows in float64 keep about 13).
 LINE_SEARCH_COST_NOISE = {"float32": 1e-6, "float64": 1e-13}
 
+#: Checks of the stop test (iterations, on the host) without progress — F falling by more
+#: than its rounding above, or the optimality measure halving — after which a fit has
+#: stalled. float32 L-BFGS at tol=1e-12 otherwise runs to max_iter with F wandering at
+#: 1e-7; a Newton or L-BFGS fit that progresses halves its measure far more often.
+STALL_PATIENCE_CHECKS = 30
+
 #: Hessian-vector products (passes over X) per Newton-CG iteration at most
 #: (scikit-learn's newton-cg uses the same 200).
 NEWTON_CG_MAX_INNER = 200

@@ -303,6 +303,8 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         where, classes_where = array_api.fitted_placements(X, y)
         if where is not None:
             self.coef_, self.intercept_, self.n_iter_ = (where.put(a) for a in (self.coef_, self.intercept_, self.n_iter_))
+            history = self.cost_history_
+            self.cost_history_ = [where.put(h) for h in history] if isinstance(history, list) else where.put(history)
         if classes_where is not None:
             self.classes_ = classes_where.put(self.classes_)
 
@@ -355,9 +357,11 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         """A fitted array (NumPy, or another library's under array-API dispatch) on ``backend``, in ``dtype``."""
         return backend.to_device(array_api.computable(array)).astype(dtype, copy=False)
 
-    def _margins(self, X):
-        """(backend, z = X Wᵀ + b) computed where X lives: shape (n_samples,) or (n_samples, n_classes)."""
+    def _margins(self, X, method):
+        """(backend, z = X Wᵀ + b) computed where X lives: shape (n_samples,) or (n_samples, n_classes).
+        ``method``: the public method asking, named in scikit-learn's namespace error."""
         check_is_fitted(self)
+        array_api.check_same_namespace(X, self, f"{type(self).__name__}.{method}()")
         X = array_api.computable(X)
         X, backend = self._checked_for_prediction(X, backend_for(self.backend_, X))
         coef = self._on_backend(self._dense_coef(), backend, X.dtype)
@@ -382,7 +386,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         """Margins z = X wᵀ + b: shape (n_samples,) for two classes, else (n_samples, n_classes)."""
         if is_dask_array(X):
             return self._lazy_prediction("decision_function", X)
-        return self._answer(X, self._margins(X)[1])
+        return self._answer(X, self._margins(X, "decision_function")[1])
 
     def _is_softmax(self):
         return self.coef_.shape[0] > 1 and self.multi_class != "ovr"
@@ -406,7 +410,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         the softmax of the margins, or σ of each (binary, one-vs-rest normalized as scikit-learn)."""
         if is_dask_array(X):
             return self._lazy_prediction("predict_proba", X)
-        backend, margins = self._margins(X)
+        backend, margins = self._margins(X, "predict_proba")
         if self._is_softmax():
             return self._answer(X, backend.softmax(margins))
         return self._answer(X, self._one_vs_rest_probabilities(backend, margins))
@@ -414,14 +418,14 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
     def _predict_proba_lr(self, X):
         """One-vs-rest probabilities: each class's σ(margin), normalized to sum to 1
         (scikit-learn's ``LinearClassifierMixin._predict_proba_lr``, whatever the loss)."""
-        backend, margins = self._margins(X)
+        backend, margins = self._margins(X, "_predict_proba_lr")
         return self._answer(X, self._one_vs_rest_probabilities(backend, margins))
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`, computed from the margins without underflow."""
         if is_dask_array(X):
             return self._lazy_prediction("predict_log_proba", X)
-        backend, margins = self._margins(X)
+        backend, margins = self._margins(X, "predict_log_proba")
         xp = backend.xp
         if margins.ndim == 1:
             # log σ(z) = −softplus(−z), log(1 − σ(z)) = −softplus(z)
@@ -436,13 +440,17 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         """The most probable class of each row, as a label from ``classes_`` (in ``classes_``'s kind)."""
         if is_dask_array(X):
             return self._lazy_prediction("predict", X)
-        backend, margins = self._margins(X)
+        backend, margins = self._margins(X, "predict")
         index = (margins > 0).astype(int) if margins.ndim == 1 else margins.argmax(axis=1)
         index = np.asarray(backend.to_host(index))
-        placement = array_api.Placement.of(self.classes_)
-        if placement is None:
-            return self.classes_[index]
-        return placement.xp.take(self.classes_, placement.put(index), axis=0)
+        # Numeric labels in X's namespace and on its device, as scikit-learn answers, wherever classes_ live.
+        classes = self.classes_
+        if not isinstance(classes, np.ndarray):  # fitted under array_api_dispatch: on y's device
+            classes = array_api.computable(classes)
+            classes = np.asarray(backend_for(self.backend_, classes).to_host(classes))
+        labels = classes[index]
+        # Text labels have no array-API dtype: they stay NumPy, as scikit-learn's classes_ do.
+        return self._answer(X, labels) if labels.dtype.kind in "biufc" else labels
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

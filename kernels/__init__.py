@@ -31,7 +31,10 @@ Binary (logistic) functions
     J is finite and accurate for |z| in the thousands, and for a confident
     right answer the small last term keeps its digits.
 ``gradient(X, y, w, b, sample_weight=None) -> (dw, db)``
-    dw = (1/Σs) Σ s_i (σ(z_i) − y_i) x_i, db = (1/Σs) Σ s_i (σ(z_i) − y_i).
+    dw = (1/Σs) Σ s_i (σ(z_i) − y_i) x_i, db = (1/Σs) Σ s_i (σ(z_i) − y_i). The
+    residual σ(z) − y is formed from the exact σ(−|z|): (1 − y) − σ(−|z|) for
+    z > 0, σ(−|z|) − y otherwise, so a confident row's −σ(−z) keeps its digits
+    (σ(z) − 1 is 0 in float32 from z ≈ 17).
 ``cost_gradient(X, y, w, b, sample_weight=None) -> (cost, dw, db)``
     Both at once; fused backends read X once.
 ``cost_gradient_hessian(X, y, w, b, sample_weight=None) -> (cost, dw, db, H)``
@@ -43,7 +46,14 @@ Multinomial (softmax) functions
 ``softmax(Z)``
     Row-wise e^{Z_ik − lse(Z_i)}, lse the stable log-sum-exp.
 ``softmax_cost(X, y, W, b, sample_weight=None)``
-    (1/Σs) Σ s_i (lse(z_i) − z_{i, y_i}), z_i = W x_i + b.
+    (1/Σs) Σ s_i (lse(z_i) − z_{i, y_i}), z_i = W x_i + b, each row's loss computed
+    as log1p(Σ_k e^{z_k − t} − 1) − (z_y − t), t = max_k z_k, with the sum less one
+    formed without a subtraction: a confident row's loss (≈ Σ_{k≠y} e^{z_k − z_y},
+    1e-20 say) keeps its digits instead of rounding to 0. A label that is not one
+    of 0..K-1 (out of range, or not a whole number: 0.5, NaN) is never used as an
+    index: its row makes the loss NaN, and the host backends then raise
+    ``KernelInputError`` naming it (the device backend, which reads nothing back,
+    returns the NaN cost).
 ``softmax_cost_gradient(X, y, W, b, sample_weight=None) -> (cost, dW, db)``
     dW = (1/Σs) Σ s_i (p_i − e_{y_i}) x_iᵀ of shape (K, n), db of shape (K,).
 

@@ -53,6 +53,20 @@ def _shape(array):
     return tuple(np.shape(array)) if shape is None else tuple(shape)
 
 
+def logistic_residual(xp, z, y):
+    """(σ(z) − y, σ(−|z|)) elementwise, over ``xp``, without cancellation.
+
+    With small = σ(−|z|) = e/(1 + e), e = e^{−|z|} (exact, nothing overflows), the
+    residual is (1 − y) − small for z > 0 and small − y otherwise: −σ(−z) to the
+    last digit for y = 1 at z ≫ 0, where σ(z) − 1 cancels (0 in float32 from z ≈ 17),
+    and the plain difference for a fractional label. ``small`` also gives the
+    curvature σ(z)(1 − σ(z)) = small (1 − small).
+    """
+    e = xp.exp(-xp.abs(z))
+    small = e / (1 + e)
+    return xp.where(z > 0, (1 - y) - small, small - y), small
+
+
 class Backend:
     """One kernel backend: the per-iteration math of logistic regression on one kind of array.
 
@@ -135,14 +149,19 @@ class Backend:
             self._check_rows(m, y, sample_weight)
 
     def _check_labels_in_range(self, cost, y, n_classes):
-        """After a softmax pass: a non-finite cost from finite inputs means a label outside 0..K-1
-        (the compiled loops skip such rows rather than read out of bounds); say so."""
+        """After a softmax pass: a non-finite cost from finite inputs means a label that is not
+        one of 0..K-1 (outside the range, or not a whole number: the passes give such rows a NaN
+        loss rather than use them as an index); say which. Read only when the cost is not finite."""
         if bool(self.xp.isfinite(cost)):
             return
         labels = self.xp.asarray(y)
         low, high = float(labels.min()), float(labels.max())
         if not (0 <= low and high < n_classes):
             raise KernelInputError(f"class indices y must lie in 0..{n_classes - 1}, got {low:g}..{high:g}")
+        fractional = labels != self.xp.floor(labels)
+        if bool(fractional.any()):
+            example = float(labels[fractional][0])
+            raise KernelInputError(f"class indices y must be whole numbers 0..{n_classes - 1}, got {example:g}")
     # -- the public contract ---------------------------------------------------------
     def sigmoid(self, z):
         """σ(z) = 1 / (1 + e^{−z}) elementwise, exact for every finite z; z's shape and dtype."""
@@ -320,10 +339,10 @@ class Backend:
             rows = slice(start, min(start + block_rows, m))
             X_block, y_block = X[rows], y[rows]
             z = X_block @ w + b
-            p = self._sigmoid(z)
             # softplus(z) − y z with the exact term added last (no cancellation for y = 1, z ≫ 0)
             losses = (xp.maximum(z, 0) - y_block * z) + xp.log1p(xp.exp(-xp.abs(z)))
-            residual, curvature = p - y_block, p * (1 - p)
+            residual, small = logistic_residual(xp, z, y_block)
+            curvature = small * (1 - small)
             if sample_weight is not None:
                 s_block = sample_weight[rows]
                 losses, residual, curvature = losses * s_block, residual * s_block, curvature * s_block

@@ -91,6 +91,16 @@ def _scalar_array(b, dtype):
     return cp.asarray(b, dtype=dtype).reshape(1)
 
 
+def _class_labels(y):
+    """y as the int64 class indices the softmax kernels compare with (never index with): a
+    label that is not a whole number (0.5, NaN) becomes −1, no class, so that its row's
+    loss is NaN as on the host backends; on the device, nothing read back."""
+    y = cp.asarray(y)
+    if y.dtype.kind == "f":
+        y = cp.where(cp.floor(y) == y, y, -1)
+    return y.astype(cp.int64, copy=False)
+
+
 def _optional(array, dtype):
     """(array, 1), or a 1-element placeholder and 0: flags say which arrays are real,
     since CuPy passes None as an invalid address rather than NULL (cupy/cupy#9046)."""
@@ -119,7 +129,8 @@ class CupyBackend(Backend):
 
     def _check_labels_in_range(self, cost, y, n_classes):
         """Nothing to read back: the CUDA softmax kernel compares labels, it never
-        indexes with them, so an out-of-range label cannot read outside W."""
+        indexes with them, so a label that is no class (out of range, or not a whole
+        number) cannot read outside W; its row makes the cost NaN."""
 
     # -- placement -------------------------------------------------------------
     def to_device(self, array):
@@ -302,7 +313,7 @@ class CupyBackend(Backend):
         weights, weighted = _optional(sample_weight, dtype)
         blocks = _launch(
             kernel, m, (threads // WARP_SIZE) * group, threads,
-            (X, cp.asarray(y, dtype=cp.int64), cp.ascontiguousarray(W, dtype=dtype), cp.asarray(b, dtype=dtype),
+            (X, _class_labels(y), cp.ascontiguousarray(W, dtype=dtype), cp.asarray(b, dtype=dtype),
              weights, weighted, np.int64(m), np.int32(n), np.int32(with_gradient), block_gradient, block_sums),
             shared_bytes=shared_bytes,
         )
@@ -334,7 +345,7 @@ class CupyBackend(Backend):
         rows = gemm_softmax.chunk_rows(W.shape[0], X.dtype.itemsize, config.CUDA_SOFTMAX_CHUNK_BYTES)
         with _tensor_float_32(X.dtype, config.CUDA_SOFTMAX_TF32):
             return gemm_softmax.softmax_gemm_pass(
-                cp, X, cp.asarray(y, dtype=cp.int64), W, b, sample_weight, with_gradient, rows, self._residual_rows
+                cp, X, _class_labels(y), W, b, sample_weight, with_gradient, rows, self._residual_rows
             )
 
     def _softmax_pass(self, X, y, W, b, sample_weight, with_gradient):

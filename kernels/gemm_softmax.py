@@ -28,23 +28,55 @@ def chunk_rows(n_classes, itemsize, chunk_bytes):
     return max(1, chunk_bytes // (n_classes * itemsize))
 
 
+def class_indices(xp, labels, n_classes):
+    """(indices, inside) for labels of shape (rows,): ``inside`` says whether a label is one of
+    the classes 0..K-1 (a whole number in range: not −1, not K, not 0.5, not NaN), and
+    ``indices`` is the label where it is, 0 elsewhere, so that indexing with it never wraps
+    or reads out of bounds."""
+    labels = xp.asarray(labels)
+    inside = (labels >= 0) & (labels < n_classes) & (xp.floor(labels) == labels)
+    return xp.where(inside, labels, 0).astype(xp.intp), inside
+
+
+def log_sum_exp_rows(xp, Z):
+    """(shifted, exponentials, others) for margins Z (rows, K), in Z's dtype:
+
+    shifted = Z − t with t the row's maximum, exponentials = e^{shifted}, and
+    others = Σ_k e^{shifted_k} − 1 formed without that subtraction (the exponentials
+    below the top, plus the number of classes at the top less one), so that
+    lse(z) = t + log1p(others) and the loss log1p(others) − (z_y − t) of a confident
+    row (≈ Σ_{k≠y} e^{z_k − z_y}, 1e-20 say) keep their digits. A NaN margin makes
+    its row's ``others`` NaN.
+    """
+    shifted = Z - Z.max(axis=1, keepdims=True)
+    exponentials = xp.exp(shifted)
+    at_top = ~(shifted < 0)  # a NaN counts here, and e^NaN − 1 keeps it
+    ties = at_top.sum(axis=1, dtype=Z.dtype)
+    others = (exponentials - at_top).sum(axis=1) + (ties - 1)
+    return shifted, exponentials, others
+
+
+def label_losses(xp, shifted, others, indices, inside):
+    """Each row's lse − z_y = log1p(others) − (z_y − t), NaN for a label that is not a class."""
+    label_margin = xp.take_along_axis(shifted, indices[:, None], axis=1)[:, 0]
+    return xp.where(inside, xp.log1p(others) - label_margin, xp.nan)
+
+
 def residual_rows(xp, Z, labels, b, sample_weight):
     """The epilogue over ``xp``: Z (rows, K) of logits without b becomes s (p − e_y) in place.
 
-    Returns the losses s_i (lse_i − z_{i, y_i}), float64, shape (rows,): NaN for a
-    label outside 0..K-1, which is compared and never used unchecked as an index.
+    Returns the losses s_i (lse_i − z_{i, y_i}), float64, shape (rows,), exact for
+    confident rows (:func:`log_sum_exp_rows`): NaN for a label that is not one of
+    0..K-1, which is compared and never used unchecked as an index.
     """
     n_classes = Z.shape[1]
     z = Z.astype(xp.float64) + xp.asarray(b, dtype=xp.float64)
-    shifted = z - z.max(axis=1, keepdims=True)
-    log_total = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-    labels = xp.asarray(labels)
-    inside = (labels >= 0) & (labels < n_classes)
-    one_hot = xp.arange(n_classes)[None, :] == labels[:, None]
+    shifted, exponentials, others = log_sum_exp_rows(xp, z)
+    indices, inside = class_indices(xp, labels, n_classes)
     s = 1.0 if sample_weight is None else xp.asarray(sample_weight, dtype=xp.float64)
-    label_margin = (shifted * one_hot).sum(axis=1)
-    losses = s * xp.where(inside, log_total[:, 0] - label_margin, xp.nan)
-    residual = xp.exp(shifted - log_total) - one_hot
+    losses = s * label_losses(xp, shifted, others, indices, inside)
+    one_hot = (xp.arange(n_classes)[None, :] == indices[:, None]) & inside[:, None]
+    residual = exponentials / (others + 1)[:, None] - one_hot
     Z[...] = (residual if sample_weight is None else residual * s[:, None]).astype(Z.dtype)
     return losses
 

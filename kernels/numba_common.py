@@ -86,10 +86,9 @@ def logistic_loss_residual(z, y):
     u = 1.0 + e
     inverse = 1.0 / u
     log1p_e = np.log(u) + (e - (u - 1.0)) * inverse
-    probability = inverse if z > 0.0 else e * inverse
     # max(z, 0) − y·z is exact for y in {0, 1}; adding log1p(e) last keeps its digits
     # (8.5e-17 at z = 37 rather than 0).
-    return (max(z, 0.0) - y * z) + log1p_e, probability - y
+    return (max(z, 0.0) - y * z) + log1p_e, numba_math.exact_residual(z, y, e * inverse)
 
 
 @njit(cache=numba_build.CACHE)
@@ -259,6 +258,14 @@ def hessian_rows(X, y, w, b, sample_weight, block_rows, lo, hi, gradient, gram, 
     sums[2] = weight_total(sample_weight, lo, hi)
 
 
+@njit(inline="always", **_jit)
+def class_index(label, n_classes):
+    """The class index a label stands for, or −1 for one that is outside 0..K-1 or not a
+    whole number (0.5 is no class): such a label is compared, never used as an index."""
+    index = np.int64(label)
+    return index if index == label and 0 <= index < n_classes else np.int64(-1)
+
+
 @njit(**_jit)
 def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums):
     """Fused pass over rows [lo, hi) of the multinomial problem, two small GEMMs per block.
@@ -267,14 +274,17 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
     every step below runs in SIMD over the block's rows:
 
     1. the margins Zᵀ = W X_Bᵀ (K, rows) in one BLAS call, in X's dtype;
-    2. lse = max(z) + log Σ e^{z_k − max(z)}, every exponential and logarithm
-       of the block at once (:mod:`fastlr.kernels.numba_math`), in float64;
-       loss lse − z_y, residuals r_k = s (p_k − [k = y]) with p_k = e^{z_k − lse};
+    2. with t = max_k z_k, the loss log1p(Σ_k e^{z_k − t} − 1) − (z_y − t), the sum
+       less one formed without a subtraction (:func:`~fastlr.kernels.numba_math.exp_shifted_block`),
+       so that a confident row's loss (≈ Σ_{k≠y} e^{z_k − z_y}, 1e-20 say) keeps its
+       digits; every exponential and logarithm of the block at once, in float64;
+       residuals r_k = s (p_k − [k = y]) with p_k = e^{z_k − t} / Σ_k e^{z_k − t};
     3. while X_B is in cache, the gradient Rᵀ X_B (K, n) in a second BLAS call.
 
     Writes ``gradient`` (K, n) = Σ s_i r_ik x_i and ``gradient_b`` (K,) = Σ s_i r_ik
     (when ``with_gradient``) and ``sums`` (2,) = (Σ s_i loss_i, Σ s_i), float64.
-    A label outside 0..K-1 is never used as an index: its row makes the loss NaN.
+    A label outside 0..K-1, or not a whole number, is never used as an index: its row
+    makes the loss NaN.
     """
     n_classes, n = W.shape
     weighted = sample_weight.shape[0] > 0
@@ -285,6 +295,7 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
     label_margin = np.empty(block_rows)
     log_total = np.empty(block_rows)
     total = np.empty(block_rows)
+    others = np.empty(block_rows)
     weights = np.empty(block_rows)
     labels = np.empty(block_rows, dtype=np.int64)
     product = np.empty((n_classes, n), dtype=X.dtype)
@@ -302,7 +313,7 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
             prefetch_row(X, start + count + r)
         E = shifted[: n_classes * count].reshape((n_classes, count))
         for r in range(count):
-            labels[r] = np.int64(y[start + r])
+            labels[r] = class_index(y[start + r], n_classes)
             weights[r] = np.float64(sample_weight[start + r]) if weighted else 1.0
             top[r] = -np.inf
             label_margin[r] = 0.0
@@ -314,10 +325,9 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
                 top[r] = max(top[r], z)
                 label_margin[r] += z if labels[r] == k else 0.0
         for r in range(count):
-            inside = labels[r] >= 0 and labels[r] < n_classes
-            label_margin[r] = label_margin[r] - top[r] if inside else np.nan
-        numba_math.exp_shifted_block(E, top, total)
-        numba_math.log_block(total, count, log_total)
+            label_margin[r] = label_margin[r] - top[r] if labels[r] >= 0 else np.nan
+        numba_math.exp_shifted_block(E, top, total, others)
+        numba_math.log1p_block(others, count, log_total)
         for r in range(count):
             loss_sum += weights[r] * (log_total[r] - label_margin[r])
         if with_gradient:

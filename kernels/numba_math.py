@@ -14,7 +14,8 @@ Accuracy is that of libm to within a few units in the last place of float64:
   (truncation below 5·10⁻¹⁸), and 2^k as two exact powers of two so that
   results below 2^−1022 underflow gradually, as libm's do.
 * ``log(x)`` for x ≥ 1: x = 2^k f with f in (1/√2, √2] from the bits of x,
-  log f = 2 atanh((f − 1)/(f + 1)) by the same odd series.
+  log f = 2 atanh((f − 1)/(f + 1)) by the same odd series; ``log1p(x)`` for
+  x ≥ 0 from it, with the rounding of 1 + x corrected.
 * ``log1p(e)`` for 0 ≤ e ≤ 1: 2 atanh(s) with s = e / (2 + e) ≤ 1/3, the odd
   series to s³¹ (truncation below 10⁻¹⁶), with the rounding of 1 + e/2
   corrected: exact to the last digits for tiny e, where log1p(e) ≈ e, down
@@ -162,14 +163,24 @@ def log_at_least_one(x):
     return kf * LN2_HI + (kf * LN2_LO + _log_of_ratio(s + s))
 
 
+@njit(inline="always", **_exact)
+def exact_residual(z, y, small):
+    """σ(z) − y from small = σ(−|z|) (exact: e/(1 + e) with e = e^{−|z|}): (1 − y) − small
+    for z > 0, small − y otherwise. For y = 1 at z ≫ 0 that is −σ(−z) to the last digit,
+    where σ(z) − 1 would cancel (0 in float32 from z ≈ 17); for y = 0 at z ≪ 0, σ(z) itself;
+    for a fractional label, the plain difference. A select, so SIMD loops stay SIMD."""
+    return ((1.0 - y) - small) if z > 0.0 else (small - y)
+
+
 @njit(**_exact)
 def logistic_block(margins, y, sample_weight, start, count, losses, residual, curvature, with_curvature):
     """Losses, residuals (and curvatures) of ``count`` rows from their margins, vectorized.
 
     margins : float64 (≥ count,), z of rows start..start+count
     losses : float64 out, s_i ℓ_i with ℓ_i = (max(z, 0) − y z) + log1p(e^{−|z|})
-    residual : out, in X's dtype, s_i (σ(z_i) − y_i) with σ(z) = 1/(1 + e) for
-        z > 0 and e/(1 + e) otherwise (e = e^{−|z|} ≤ 1: nothing overflows)
+    residual : out, in X's dtype, s_i (σ(z_i) − y_i), formed from σ(−|z|) = e/(1 + e)
+        (e = e^{−|z|} ≤ 1: nothing overflows) as (1 − y) − σ(−|z|) for z > 0 and
+        σ(−|z|) − y otherwise, so that a confident row's residual keeps its digits
     curvature : float64 out when ``with_curvature``, s_i σ(z_i)(1 − σ(z_i)) = s_i e/(1 + e)²
 
     An empty ``sample_weight`` means all weights are 1.
@@ -180,11 +191,11 @@ def logistic_block(margins, y, sample_weight, start, count, losses, residual, cu
         label = np.float64(y[start + r])
         e = exp_nonpositive(-abs(z))
         inverse = 1.0 / (1.0 + e)
-        probability = inverse if z > 0.0 else e * inverse
+        small = e * inverse  # σ(−|z|), exact
         s = np.float64(sample_weight[start + r]) if weighted else 1.0
         # max(z, 0) − y z is exact for y in {0, 1}; log1p(e) added last keeps its digits.
         losses[r] = s * ((max(z, 0.0) - label * z) + log1p_unit(e))
-        residual[r] = s * (probability - label)
+        residual[r] = s * exact_residual(z, label, small)
         if with_curvature:
             curvature[r] = s * (e * inverse * inverse)
 
@@ -206,22 +217,46 @@ def exp_block(x, count):
         x[r] = exp_nonpositive(x[r])
 
 
+@njit(inline="always", **_exact)
+def log1p_nonnegative(x):
+    """log(1 + x) for finite x ≥ 0: log(u) of u = fl(1 + x), plus the rounding
+    x − (u − 1) of 1 + x divided by u (Goldberg's correction, exact to first order;
+    u − 1 is exact by Sterbenz's lemma). x when 1 + x rounds to 1, down to the subnormals."""
+    u = 1.0 + x
+    return log_at_least_one(u) + (x - (u - 1.0)) / u
+
+
 @njit(**_exact)
-def exp_shifted_block(E, top, total):
-    """E[k, r] = e^{E[k, r] − top[r]} in place and total[r] = Σ_k E[k, r], for E (K, rows)
-    and top[r] = max_k E[k, r]: the exponentials of a block's shifted margins, SIMD over rows."""
+def exp_shifted_block(E, top, total, others):
+    """E[k, r] = e^{E[k, r] − top[r]} in place, for E (K, rows) and top[r] = max_k E[k, r]:
+    the exponentials of a block's shifted margins, SIMD over rows. Writes
+
+    * total[r] = Σ_k E[k, r] (≥ 1: the largest term is e⁰ = 1), and
+    * others[r] = Σ_k E[k, r] − 1 without forming that difference: the exponentials
+      below the top plus (number of classes at the top − 1), so that log1p(others) is
+      the log-sum-exp of a confident row to its last digit (the loss 1e-20 of a row
+      whose label dominates, which log(total) − 0 rounds to 0). A NaN margin makes both NaN.
+    """
     n_classes, count = E.shape
     for r in range(count):
-        total[r] = 0.0
+        total[r] = 0.0  # the number of classes at the top, then the total
+        others[r] = 0.0
     for k in range(n_classes):
         for r in range(count):
-            e = exp_nonpositive(E[k, r] - top[r])
+            shifted = E[k, r] - top[r]
+            e = exp_nonpositive(shifted)
             E[k, r] = e
-            total[r] += e
+            below = shifted < 0.0
+            others[r] += e if below else e - 1.0  # e⁰ − 1 = 0 exactly; NaN stays NaN
+            total[r] += 0.0 if below else 1.0
+    for r in range(count):
+        ties = total[r]
+        total[r] = others[r] + ties
+        others[r] += ties - 1.0
 
 
 @njit(**_exact)
-def log_block(x, count, out):
-    """out[:count] = log(x[:count]) for finite x ≥ 1 (sums of exponentials)."""
+def log1p_block(x, count, out):
+    """out[:count] = log(1 + x[:count]) for finite x ≥ 0 (the ``others`` of :func:`exp_shifted_block`)."""
     for r in range(count):
-        out[r] = log_at_least_one(x[r])
+        out[r] = log1p_nonnegative(x[r])

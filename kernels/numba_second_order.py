@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from fastlr.kernels import numba_build
-from fastlr.kernels.numba_common import PREFETCH_ROWS, logistic_loss_residual, prefetch_row
+from fastlr.kernels.numba_common import PREFETCH_ROWS, class_index, logistic_loss_residual, prefetch_row
 
 #: ``nogil``: numba-parallel runs the row ranges on Python threads.
 _jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy", nogil=True)
@@ -92,7 +92,9 @@ def binary_hessian_product_rows(X, curvature, v, v_b, lo, hi, product, total):
 def softmax_probability_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, sums, probabilities):
     """Rows [lo, hi) of the softmax loss: writes ``gradient`` (K, n), ``gradient_b`` (K,),
     ``sums`` (2,) = (Σ s_i ℓ_i, Σ s_i) and the probabilities p_ik of these rows.
-    A label outside 0..K-1 makes the loss NaN and is never used as an index."""
+    The loss log1p(Σ_k e^{z_k − t} − 1) − (z_y − t), t = max_k z_k, keeps a confident
+    row's digits. A label outside 0..K-1, or not a whole number, makes the loss NaN and
+    is never used as an index."""
     n_classes, n = W.shape
     weighted = sample_weight.shape[0] > 0
     z = np.empty(n_classes)
@@ -110,13 +112,17 @@ def softmax_probability_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradie
                 acc += X[i, j] * W[k, j]
             z[k] = acc
         top = z.max()
-        total = 0.0
+        others = 0.0  # Σ_k e^{z_k − t} − 1, formed without the subtraction (see softmax_rows)
+        ties = 0.0
         for k in range(n_classes):
             z[k] -= top
-            total += np.exp(z[k])
-        log_total = np.log(total)
-        label = np.int64(y[i])
-        valid = 0 <= label < n_classes
+            e = np.exp(z[k])
+            below = z[k] < 0.0
+            others += e if below else e - 1.0
+            ties += 0.0 if below else 1.0
+        log_total = np.log1p(others + (ties - 1.0))
+        label = class_index(y[i], n_classes)
+        valid = label >= 0
         s = np.float64(sample_weight[i]) if weighted else 1.0
         if valid:
             loss_sum += s * (log_total - z[label])

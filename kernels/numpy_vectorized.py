@@ -9,7 +9,8 @@ against. The Hessian is the generic blocked pass of
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from fastlr.kernels.base import Backend
+from fastlr.kernels.base import Backend, logistic_residual
+from fastlr.kernels.gemm_softmax import class_indices, label_losses, log_sum_exp_rows
 
 
 def _weighted_mean(values, sample_weight):
@@ -40,7 +41,7 @@ class NumpyBackend(Backend):
 
     def _cost_gradient(self, X, y, w, b, sample_weight):
         z = self._decision_function(X, w, b)
-        residual = expit(z) - y
+        residual = logistic_residual(np, z, y)[0]
         if sample_weight is None:
             total_weight = X.dtype.type(len(y))
         else:
@@ -53,18 +54,20 @@ class NumpyBackend(Backend):
         return np.exp(Z - logsumexp(Z, axis=1, keepdims=True))
 
     def _softmax_parts(self, X, y, W, b):
-        Z = self._decision_function(X, W, b)
-        lse = logsumexp(Z, axis=1)
-        rows = np.arange(len(y))
-        return Z, lse, rows, lse - Z[rows, y]
+        """(exponentials, Σ_k exponentials, indices, inside, losses) of the rows' margins:
+        e^{z_k − t}, the class indices (:func:`~fastlr.kernels.gemm_softmax.class_indices`)
+        and the per-row losses, exact for confident rows and NaN for a label that is no class."""
+        shifted, exponentials, others = log_sum_exp_rows(np, self._decision_function(X, W, b))
+        indices, inside = class_indices(np, y, W.shape[0])
+        return exponentials, others + 1, indices, inside, label_losses(np, shifted, others, indices, inside)
 
     def _softmax_cost(self, X, y, W, b, sample_weight):
-        return _weighted_mean(self._softmax_parts(X, y, W, b)[3], sample_weight)
+        return _weighted_mean(self._softmax_parts(X, y, W, b)[4], sample_weight)
 
     def _softmax_cost_gradient(self, X, y, W, b, sample_weight):
-        Z, lse, rows, losses = self._softmax_parts(X, y, W, b)
-        residual = np.exp(Z - lse[:, None], out=Z)
-        residual[rows, y] -= 1
+        residual, total, indices, inside, losses = self._softmax_parts(X, y, W, b)
+        residual /= total[:, None]
+        residual[np.arange(len(indices)), indices] -= inside
         if sample_weight is None:
             total_weight = X.dtype.type(len(y))
         else:

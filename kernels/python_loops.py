@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from fastlr.kernels.base import Backend, KernelInputError
+from fastlr.kernels.base import Backend
 
 
 def _sigmoid_scalar(z):
@@ -29,9 +29,40 @@ def _logistic_loss(z, y):
     return (max(z, 0.0) - y * z) + math.log1p(math.exp(-abs(z)))
 
 
+def _residual(z, y):
+    """σ(z) − y from σ(−|z|), which is exact: (1 − y) − σ(−z) for z > 0 (−σ(−z) to the last
+    digit for y = 1, where σ(z) − 1 would cancel), σ(z) − y otherwise."""
+    small = _sigmoid_scalar(-abs(z))
+    return (1.0 - y) - small if z > 0 else small - y
+
+
 def _log_sum_exp(values):
     top = max(values)
     return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def _softmax_loss(z, label):
+    """lse(z) − z_label = log1p(Σ_k e^{z_k − t} − 1) − (z_label − t), t = max z, the sum less
+    one formed without a subtraction (the terms below t, plus the classes at t less one):
+    a confident row's loss ≈ Σ_{k≠y} e^{z_k − z_y} keeps its digits (1e-20, not 0)."""
+    top = max(z)
+    shifted = [v - top for v in z]
+    below = [math.exp(v) for v in shifted if v < 0]
+    others = math.fsum(below) + (len(shifted) - len(below) - 1)
+    return math.log1p(others) - shifted[label]
+
+
+def _class_index(label, n_classes):
+    """The class a label stands for, or None if it is outside 0..K-1 or not a whole number."""
+    label = float(label)
+    if label.is_integer() and 0 <= label < n_classes:
+        return int(label)
+    return None
+
+
+def _scalar(b):
+    """A binary intercept given as a float, a 0-d or a 1-element array, as a float."""
+    return float(np.asarray(b, dtype=np.float64).reshape(()))
 
 
 def _weights(sample_weight, m):
@@ -46,7 +77,7 @@ def _binary_rows(X, w, b, sample_weight):
     """(rows of X as lists, their margins, their weights, the total weight)."""
     rows = X.tolist()
     weights = _weights(sample_weight, len(rows))
-    return rows, _margins(rows, np.asarray(w).tolist(), float(b)), weights, sum(weights)
+    return rows, _margins(rows, np.asarray(w).tolist(), _scalar(b)), weights, sum(weights)
 
 
 class PythonBackend(Backend):
@@ -63,7 +94,7 @@ class PythonBackend(Backend):
     def _decision_function(self, X, w, b):
         rows, w = X.tolist(), np.asarray(w).tolist()
         if np.ndim(w) == 1:
-            return np.array(_margins(rows, w, float(b)), dtype=X.dtype)
+            return np.array(_margins(rows, w, _scalar(b)), dtype=X.dtype)
         b = np.asarray(b).tolist()
         margins = [_margins(rows, w_k, b_k) for w_k, b_k in zip(w, b)]
         return np.array(margins, dtype=X.dtype).T.copy()
@@ -74,7 +105,7 @@ class PythonBackend(Backend):
         loss, dw, db = 0.0, [0.0] * n, 0.0
         for row, z, y_i, s_i in zip(rows, margins, y.tolist(), weights):
             loss += s_i * _logistic_loss(z, y_i)
-            residual = s_i * (_sigmoid_scalar(z) - y_i)
+            residual = s_i * _residual(z, y_i)
             db += residual
             for j in range(n):
                 dw[j] += residual * row[j]
@@ -118,12 +149,13 @@ class PythonBackend(Backend):
         dW = [[0.0] * n for _ in range(n_classes)]
         db = [0.0] * n_classes
         for row, label, s_i in zip(rows, y.tolist(), weights):
-            label = int(label)
-            if not 0 <= label < n_classes:
-                raise KernelInputError(f"class indices y must lie in 0..{n_classes - 1}, got {label}")
+            label = _class_index(label, n_classes)
+            if label is None:  # never an index: the row makes the loss NaN
+                loss = math.nan
+                continue
             z = [b[k] + sum(x_j * w_kj for x_j, w_kj in zip(row, W[k])) for k in range(n_classes)]
             lse = _log_sum_exp(z)
-            loss += s_i * (lse - z[label])
+            loss += s_i * _softmax_loss(z, label)
             for k in range(n_classes):
                 residual = s_i * (math.exp(z[k] - lse) - (1.0 if k == label else 0.0))
                 db[k] += residual

@@ -435,3 +435,19 @@ def test_cv_path_benchmark_runs_and_the_searches_agree(tmp_path, monkeypatch):
     assert [row["search"] for row in rows] == list(workloads.CV_SEARCHES)
     assert len({row["selected_C"] for row in rows}) == 1
     assert json.loads((tmp_path / "cv.json").read_text())["rows"][0]["times_fastlr"] == 1.0
+
+
+def test_small_data_race_runs_every_implementation_to_the_optimum(tmp_path, monkeypatch, capsys):
+    """benchmarks/small_data.py on breast cancer, one round: a row per implementation that
+    installs (scikit-learn-intelex skipped with the reason when it does not), fastlr at the optimum."""
+    from benchmarks import small_data
+
+    monkeypatch.setattr(small_data, "DATASETS", {"breast_cancer": small_data.DATASETS["breast_cancer"]})
+    rows = small_data.main(["--rounds", "1", "--output", str(tmp_path / "small.json")])
+    names = {row["implementation"] for row in rows}
+    assert {"fastlr-default", "sklearn-lbfgs", "sklearn-newton-cholesky", "sklearn-liblinear"} <= names
+    fastlr_row = next(row for row in rows if row["implementation"] == "fastlr-default")
+    assert abs(fastlr_row["relative_gap"]) < 1e-6 and fastlr_row["milliseconds"] > 0
+    assert json.loads((tmp_path / "small.json").read_text())["rows"] == rows
+    if "sklearnex-lbfgs" not in names:
+        assert "sklearnex-lbfgs: scikit-learn-intelex is not installed" in capsys.readouterr().err

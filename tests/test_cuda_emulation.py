@@ -4,7 +4,7 @@
 for one warp, lane by lane over NumPy arrays and statement by statement: the
 transpose reduction of GROUP × padded-classes partial sums, the lanes each
 (row, class) margin lands in, the max and the sum of exponentials over a row's
-segment of lanes, the residual broadcasts and the intercept gradient's
+segment of lanes (less the classes at the max, which a ballot counts), the residual broadcasts and the intercept gradient's
 reduction across rows. It runs on the shapes that ``cuda_shapes`` picks, with
 padded classes and a last, partial group, against the softmax's definition.
 The GPU runs the kernel itself in tests/test_cupy.py.
@@ -23,6 +23,12 @@ LANES = np.arange(WARP)
 def shfl_xor(v, offset):
     """__shfl_xor_sync: every lane reads lane ^ offset (axis 0 is the lane)."""
     return v[LANES ^ offset]
+
+
+def ballot_count(flags, row_lanes):
+    """__popc(__ballot_sync(FULL_MASK, flag) & the mask of this lane's segment of row_lanes lanes)."""
+    segment = LANES // row_lanes
+    return np.array([flags[segment == segment[lane]].sum() for lane in LANES])
 
 
 def butterfly(v, first, stop, combine):
@@ -79,11 +85,15 @@ def fused_softmax_warp(X, labels, W, b, s, items, classes, group):
         z = np.where(real, warp_sum_rows(partial) + bias, -np.inf)
         top = butterfly(z, spread, row_lanes, np.fmax)
         e = np.where(real, np.exp(z - top), 0.0)
-        total = butterfly(e, spread, row_lanes, np.add)
+        at_top = real & ~(z < top)
+        others = butterfly(np.where(at_top, e - 1.0, e), spread, row_lanes, np.add)
+        ties = ballot_count(at_top, row_lanes) // spread
+        total = others + ties
+        others = others + (ties - 1)
         label = np.where(valid, labels[np.minimum(i, m - 1)], -1)
         weight = np.where(valid, s[np.minimum(i, m - 1)], 0.0)
         is_label = real & (my_class == label)
-        loss_sum += np.where(owner & is_label, weight * (top + np.log(total) - z), 0.0)
+        loss_sum += np.where(owner & is_label, weight * (np.log1p(others) - (z - top)), 0.0)
         weight_sum += np.where(owner & valid & (my_class == 0), weight, 0.0)
         residual = np.where(real, weight * (e / total - is_label), 0.0)
         bias_gradient += np.where(owner, residual, 0.0)
@@ -122,3 +132,30 @@ def test_fused_softmax_warp_algebra(n, classes, itemsize):
         got = fused_softmax_warp(X, y, W, b, s, shape[0], classes, shape[1])
     for value, expected in zip(got, reference(X, y, W, b, s)):
         np.testing.assert_allclose(value, expected, rtol=1e-12, atol=1e-14)
+
+
+
+@pytest.mark.parametrize("n, classes", [(7, 3), (40, 17), (100, 10)])
+@pytest.mark.parametrize("tie", [False, True], ids=["alone", "tied"])
+def test_fused_softmax_warp_keeps_a_confident_rows_loss(n, classes, tie):
+    """Class 1 (the label) leads every other class by 50 or more, so each row's loss is
+    Σ_{k≠1} e^{z_k − z_1} < 1e-18, where top + log(total) − z was 0; with ``tie`` class 2
+    shares the top (the ballot's count) and the loss is log 2. Reference: the python
+    backend, checked against 400-digit arithmetic in tests/test_numerics.py."""
+    from fastlr import get_backend
+
+    shape = cuda_shapes.softmax_shape(n, classes, 8)
+    rng = np.random.default_rng(classes)
+    m = 37
+    X, W = rng.standard_normal((m, n)), 0.3 * rng.standard_normal((classes, n))
+    W[1] = 0.0
+    b = np.zeros(classes)
+    b[1] = (X @ W.T).max() + 50.0
+    if tie:
+        W[2], b[2] = 0.0, b[1]
+    y, s = np.ones(m, dtype=np.int64), rng.uniform(0.5, 2, m)
+    with np.errstate(invalid="ignore"):  # padded classes: -inf margins, never used
+        cost = fused_softmax_warp(X, y, W, b, s, shape[0], classes, shape[1])[0]
+    want = get_backend("python").softmax_cost(X, y, W, b, s)
+    assert tie or want < 1e-18
+    assert cost == pytest.approx(want, rel=1e-13, abs=0)

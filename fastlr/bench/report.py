@@ -65,21 +65,44 @@ def _format_seconds(seconds: float) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
+#: The table's columns: (header, left-aligned?); text columns left, numbers right.
+TABLE_COLUMNS = (
+    ("operation", True), ("backend", True), ("dtype", True), ("m", False), ("time", False),
+    ("GB/s", False), ("% roof", False), ("vs numpy", False),
+)
+#: Spaces between two columns.
+COLUMN_GAP = 2
+
+
 def format_table(rows) -> str:
-    """The rows as a fixed-width text table; '-' where a column does not apply."""
+    """The rows as a fixed-width text table; '-' where a column does not apply.
+
+    Every column is as wide as its widest cell (header included), so that a
+    long operation name such as ``softmax_cost_gradient`` keeps the columns aligned.
+    """
 
     def optional(value, spec):
         return "-" if value is None else format(value, spec)
 
-    header = f"{'operation':<16}{'backend':<23}{'dtype':<9}{'m':>10}{'time':>12}{'GB/s':>9}{'% roof':>8}{'vs numpy':>10}"
-    lines = [header, "-" * len(header)]
+    cells = [[header for header, _ in TABLE_COLUMNS]]
     for r in rows:
         speedup = optional(r.speedup_vs_numpy, ".2f") + ("x" if r.speedup_vs_numpy is not None else "")
         share = optional(r.percent_of_roof, ".0f") + ("!" if r.above_roof else "")
-        lines.append(
-            f"{r.operation:<16}{r.backend:<23}{r.dtype:<9}{r.m:>10}{_format_seconds(r.seconds):>12}"
-            f"{optional(r.gbps, '.2f'):>9}{share:>8}{speedup:>10}"
-        )
+        cells.append([
+            r.operation, r.backend, r.dtype, str(r.m), _format_seconds(r.seconds), optional(r.gbps, ".2f"), share,
+            speedup,
+        ])
+    widths = [max(len(line[column]) for line in cells) for column in range(len(TABLE_COLUMNS))]
+
+    def line(values):
+        fields = [
+            value.ljust(width) if left else value.rjust(width)
+            for value, width, (_, left) in zip(values, widths, TABLE_COLUMNS)
+        ]
+        return (" " * COLUMN_GAP).join(fields).rstrip()
+
+    header, *body = (line(values) for values in cells)
+    lines = [header, "-" * len(header), *body]
     if any(r.above_roof for r in rows):
         lines.append(ABOVE_ROOF_NOTE)
     return "\n".join(lines)

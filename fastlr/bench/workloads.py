@@ -340,13 +340,18 @@ def _sklearn_solver(solver: str, X, y, tol: float = FIT_TOL):
     return SklearnLogisticRegression(solver=solver, C=FIT_C, tol=tol, max_iter=FIT_MAX_ITER).fit(X, y)
 
 
-def _sklearnex_lbfgs(X, y):
-    """scikit-learn-intelex's LogisticRegression (oneDAL), the optional CPU peer (``pip install 'fastlr[peers]'``)."""
+def sklearnex_estimator():
+    """scikit-learn-intelex's LogisticRegression class (oneDAL), the optional CPU peer
+    (``pip install 'fastlr[peers]'``); :class:`SkipCase` when it is not installed."""
     try:
         from sklearnex.linear_model import LogisticRegression as IntelLogisticRegression
     except ImportError as error:
         raise SkipCase(f"scikit-learn-intelex is not installed ({error}); pip install 'fastlr[peers]'") from error
-    return IntelLogisticRegression(solver="lbfgs", C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER).fit(X, y)
+    return IntelLogisticRegression
+
+
+def _sklearnex_lbfgs(X, y):
+    return sklearnex_estimator()(solver="lbfgs", C=FIT_C, tol=FIT_TOL, max_iter=FIT_MAX_ITER).fit(X, y)
 
 
 #: Solvers raced to the optimum; each maps (X, y) to a fitted model, or raises

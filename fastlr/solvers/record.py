@@ -12,8 +12,10 @@ when to stop:
   minimum-norm subgradient with L1) is at most ``tol``;
 - ``"max_iter"``: ``max_iter`` iterations are done;
 - ``"stalled"``: F changed by less than 64·ε (relative) since the last check
-  and the optimality measure (where the solver reports one) did not improve,
-  so further iterations cannot help;
+  and the optimality measure (where the solver reports one) did not at least
+  halve, so further iterations cannot help; or, for ``config.STALL_PATIENCE_CHECKS``
+  checks, F has not fallen by more than its rounding (``config.LINE_SEARCH_COST_NOISE``)
+  and the measure has not halved (F wandering up and down at its rounding);
 - or a reason the solver gives (:meth:`IterationRecord.stop`).
 
 Whatever stopped it, the result says ``converged`` only when the optimality
@@ -38,6 +40,9 @@ from fastlr import config
 #: Relative change of F below which a full-batch solver has stalled
 #: (scikit-learn's lbfgs uses the same 64·eps as ``ftol``).
 COST_RTOL = 64 * np.finfo(np.float64).eps
+#: With F flat, a solver still progresses while the optimality measure falls at
+#: least by this factor from one check to the next.
+OPTIMALITY_PROGRESS = 0.5
 
 
 class DivergenceError(ArithmeticError):
@@ -113,6 +118,11 @@ class IterationRecord:
         self._first_cost = None
         self._checked_cost = None
         self._checked_optimality = math.inf
+        # The last progress: (check count, F, optimality) when F last fell by more than its
+        # rounding (config.LINE_SEARCH_COST_NOISE) or the optimality measure last halved.
+        self._noise = config.LINE_SEARCH_COST_NOISE.get(str(objective.X.dtype), COST_RTOL)
+        self._checks = 0
+        self._progress = None
         self._bar = tqdm(total=options.max_iter, desc=options.description, disable=not options.verbose, leave=False)
 
     @property
@@ -180,12 +190,30 @@ class IterationRecord:
                 self.stop_reason = "tol"
         if not self.done and self._checked_cost is not None and stalled(self._checked_cost, cost):
             # F at the rounding of its own computation (float32 data) can stay put while the
-            # gradient still shrinks: that is progress, not a stall.
-            if optimality is None or not optimality < self._checked_optimality:
+            # gradient still shrinks: that is progress, not a stall, as long as the measure at
+            # least halves between checks (rounding noise alone makes it wander down and up).
+            if optimality is None or not optimality <= OPTIMALITY_PROGRESS * self._checked_optimality:
                 self.stop_reason = "stalled"
+        if not self.done and self._no_progress_for(config.STALL_PATIENCE_CHECKS, cost, optimality):
+            # F wandering at its rounding (a float32 line search on gradients accepts such steps in
+            # either direction) while the measure no longer halves: a stall that never sits still.
+            self.stop_reason = "stalled"
         self._checked_cost = cost
         if optimality is not None:
             self._checked_optimality = optimality
+
+    def _no_progress_for(self, patience, cost, optimality) -> bool:
+        """True when, for ``patience`` checks, F has not fallen by more than its rounding below
+        and the optimality measure has not halved from where they last did."""
+        self._checks += 1
+        measure = math.inf if optimality is None else optimality
+        if self._progress is not None:
+            checks, best_cost, best_measure = self._progress
+            fell = cost < best_cost - self._noise * max(abs(best_cost), 1.0)
+            if not (fell or measure <= OPTIMALITY_PROGRESS * best_measure):
+                return self._checks - checks >= patience
+        self._progress = (self._checks, cost, measure)
+        return False
 
     def to_host(self, array):
         """A backend array as a host float64 array (one transfer on a GPU)."""

@@ -25,12 +25,15 @@ __device__ __forceinline__ double warp_sum(double value) {
 }
 
 // Loss softplus(z) - y z and residual sigmoid(z) - y, with e = exp(-|z|) <= 1
-// so that nothing overflows for any finite z.
+// so that nothing overflows for any finite z. The residual is formed from
+// small = sigmoid(-|z|) = e / (1 + e), which is exact: (1 - y) - small for z > 0
+// (-sigmoid(-z) to the last digit for y = 1, where sigmoid(z) - 1 cancels),
+// small - y otherwise.
 __device__ __forceinline__ void logistic_loss_residual(double z, double y, double* loss, double* residual) {
     const double e = exp(-fabs(z));
-    const double inverse = 1.0 / (1.0 + e);
+    const double small = e / (1.0 + e);
     *loss = (fmax(z, 0.0) - y * z) + log1p(e);  // exact first term, small one last
-    *residual = (z > 0.0 ? inverse : e * inverse) - y;
+    *residual = z > 0.0 ? (1.0 - y) - small : small - y;
 }
 
 // The same in the element type: float data gets float math (expf, log1pf),
@@ -43,9 +46,9 @@ __device__ __forceinline__ double log1p_t(double x) { return log1p(x); }
 template <typename T>
 __device__ __forceinline__ void logistic_loss_residual_t(T z, T y, T* loss, T* residual) {
     const T e = exp_t(-fabs(z));
-    const T inverse = T(1) / (T(1) + e);
+    const T small = e / (T(1) + e);
     *loss = (fmax(z, T(0)) - y * z) + log1p_t(e);
-    *residual = (z > T(0) ? inverse : e * inverse) - y;
+    *residual = z > T(0) ? (T(1) - y) - small : small - y;
 }
 
 // Sum shared[warp][0..count) over the block's warps, in warp order, into
@@ -254,8 +257,6 @@ __global__ void finalize_binary(const double* __restrict__ block_gradient, const
 }
 
 // Math of the element type for the softmax: float data gets float math.
-__device__ __forceinline__ float log_t(float x) { return logf(x); }
-__device__ __forceinline__ double log_t(double x) { return log(x); }
 __device__ __forceinline__ float negative_infinity(float) { return -__int_as_float(0x7f800000); }
 __device__ __forceinline__ double negative_infinity(double) { return -__longlong_as_double(0x7ff0000000000000LL); }
 
@@ -272,7 +273,10 @@ __host__ __device__ constexpr int next_power_of_two(int k) { return k <= 1 ? 1 :
 // (warp_sum_rows), after which every lane holds one (row, class) margin: the
 // classes of a row sit in a contiguous segment of lanes, so its max, its sum
 // of exponentials and its log-sum-exp take log2(PADDED) shuffles each and one
-// exp per lane, in parallel over the classes. Each lane then has its residual
+// exp per lane, in parallel over the classes. The sum is formed less one
+// without a subtraction (e - 1 = 0 exactly at the top, and a ballot counts the
+// classes at the top), so the loss log1p(sum - 1) - (z_y - top) of a confident
+// row (~ sum over k != y of e^{z_k - z_y}, 1e-20 say) keeps its digits. Each lane then has its residual
 // s (p_c - [c = y]); the gradient update broadcasts them (one shuffle per row
 // and class) into the lanes' column accumulators. The margins, exponentials
 // and accumulation within FLUSH_GROUPS groups use T; every sum beyond that
@@ -362,13 +366,18 @@ __global__ void softmax_cost_gradient(const T* __restrict__ X, const long long* 
 #pragma unroll
         for (int offset = SPREAD; offset < ROW_LANES; offset *= 2) top = fmax(top, __shfl_xor_sync(FULL_MASK, top, offset));
         const T e = real_class ? exp_t(z - top) : T(0);
-        T total = e;
+        const bool at_top = real_class && !(z < top);  // a NaN margin counts here and stays NaN below
+        T others = at_top ? e - T(1) : e;  // sum of e over the row, less the classes at the top
 #pragma unroll
-        for (int offset = SPREAD; offset < ROW_LANES; offset *= 2) total += __shfl_xor_sync(FULL_MASK, total, offset);
+        for (int offset = SPREAD; offset < ROW_LANES; offset *= 2) others += __shfl_xor_sync(FULL_MASK, others, offset);
+        const unsigned row_lanes_mask = ROW_LANES == WARP_SIZE ? FULL_MASK : ((1u << ROW_LANES) - 1u) << (lane / ROW_LANES * ROW_LANES);
+        const int ties = __popc(__ballot_sync(FULL_MASK, at_top) & row_lanes_mask) / SPREAD;
+        const T total = others + T(ties);
+        others += T(ties - 1);  // sum of e^{z_k - top}, less one
         const long long label = valid ? labels[i] : -1;
         const T s = (valid && weighted) ? sample_weight[i] : T(valid ? 1 : 0);
         const bool is_label = real_class && (long long)my_class == label;
-        if (owner && is_label) loss_sum += (double)s * (double)(top + log_t(total) - z);
+        if (owner && is_label) loss_sum += (double)s * (double)(log1p_t(others) - (z - top));
         if (owner && valid && my_class == 0) weight_sum += (double)s;
         const T residual = real_class ? s * (e / total - (is_label ? T(1) : T(0))) : T(0);
         if (owner) bias_gradient += (double)residual;
@@ -449,8 +458,10 @@ __global__ void finalize_softmax(const double* __restrict__ block_gradient, cons
 // margins twice (they are in L2: chunks are sized for it) and overwrites them
 // with the residuals s (p_c - [c = y]), which the second cuBLAS product
 // R^T X_c turns into the gradient; losses[i] = s (lse - z_y), NaN for a label
-// outside 0..classes-1. The log-sum-exp is the online one (a running max and
-// a sum rescaled when the max grows), combined over the warp in tree order.
+// outside 0..classes-1. The log-sum-exp is the online one (a running max, the
+// number of classes at it and the sum of the others' exponentials, rescaled
+// when the max grows), combined over the warp in tree order; the loss is
+// log1p(others + ties - 1) - (z_y - top), exact for a confident row.
 template <typename T>
 __global__ void softmax_residual_rows(T* __restrict__ Z, const long long* __restrict__ labels, const T* __restrict__ b,
                                       const T* __restrict__ sample_weight, int weighted, long long rows, int classes,
@@ -461,30 +472,45 @@ __global__ void softmax_residual_rows(T* __restrict__ Z, const long long* __rest
     for (long long i = first; i < rows; i += step) {
         T* row = Z + i * classes;
         const long long label = labels[i];
-        double top = (double)negative_infinity(T(0)), total = 0.0, z_label = 0.0;
+        // sum of e^{z_c - top} = others + ties: ties classes at the top, others the rest
+        double top = (double)negative_infinity(T(0)), others = 0.0, ties = 0.0, z_label = 0.0;
         for (int c = lane; c < classes; c += WARP_SIZE) {
             const double z = (double)row[c] + (double)b[c];
             if (z > top) {
-                total = total * exp(top - z) + 1.0;
+                others = (others + ties) * exp(top - z);
+                ties = 1.0;
                 top = z;
+            } else if (z == top) {
+                ties += 1.0;
             } else {
-                total += exp(z - top);
+                others += exp(z - top);  // a NaN margin lands here and stays
             }
             if (c == label) z_label = z;
         }
         for (int offset = WARP_SIZE / 2; offset > 0; offset /= 2) {
             const double other_top = __shfl_down_sync(FULL_MASK, top, offset);
-            const double other_total = __shfl_down_sync(FULL_MASK, total, offset);
+            const double other_others = __shfl_down_sync(FULL_MASK, others, offset);
+            const double other_ties = __shfl_down_sync(FULL_MASK, ties, offset);
             const double new_top = fmax(top, other_top);
-            // a lane without classes has total 0 and top -inf: it adds nothing
-            total = (total > 0.0 ? total * exp(top - new_top) : 0.0) +
-                    (other_total > 0.0 ? other_total * exp(other_top - new_top) : 0.0);
+            // a side below the new top has all its classes below it; a lane without
+            // classes (top -inf, nothing counted) adds nothing either way
+            if (top < new_top) {
+                others = (others + ties) * exp(top - new_top);
+                ties = 0.0;
+            }
+            if (other_top < new_top) {
+                others += (other_others + other_ties) * exp(other_top - new_top);
+            } else {
+                others += other_others;
+                ties += other_ties;
+            }
             top = new_top;
             z_label += __shfl_down_sync(FULL_MASK, z_label, offset);
         }
-        const double log_sum = __shfl_sync(FULL_MASK, top + log(total), 0);
+        const double log1p_others = log1p(others + (ties - 1.0));  // log of the sum of e^{z_c - top}
+        const double log_sum = __shfl_sync(FULL_MASK, top + log1p_others, 0);
         const double s = weighted ? (double)sample_weight[i] : 1.0;
-        if (lane == 0) losses[i] = (0 <= label && label < classes) ? s * (log_sum - z_label) : nan("");
+        if (lane == 0) losses[i] = (0 <= label && label < classes) ? s * (log1p_others - (z_label - top)) : nan("");
         for (int c = lane; c < classes; c += WARP_SIZE) {
             const double z = (double)row[c] + (double)b[c];
             row[c] = (T)(s * (exp(z - log_sum) - (c == label ? 1.0 : 0.0)));
