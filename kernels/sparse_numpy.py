@@ -16,6 +16,7 @@ before a fit starts (:func:`fastlr.training.make_plan`).
 
 from fastlr import config
 from fastlr.kernels import numpy_vectorized
+from fastlr.kernels.base import logistic_residual
 from fastlr.kernels.sparse_base import CsrBackend
 
 
@@ -56,7 +57,7 @@ class SparseNumpyBackend(CsrBackend):
     def _cost_gradient(self, X, y, w, b, sample_weight):
         dtype = X.dtype
         z = self._decision_function(X, w, b)
-        losses, residual = self._losses(z, y), self._sigmoid(z) - y
+        losses, residual = self._losses(z, y), logistic_residual(self.xp, z, y)[0]  # exact for confident rows
         weights, total = self._weights_and_total(X, sample_weight)
         if weights is not None:
             losses, residual = losses * weights, residual * weights
