@@ -3,7 +3,7 @@
 Data: :func:`fastlr.bench.sparse_workloads.make_dataset` (m rows × 50 000 words,
 density 10⁻³; the quick stand-in under ``FASTLR_BENCH_QUICK=1``).
 ``SparseKernels.track_gbps`` is the CSR bytes (data + indices + indptr) over the
-median time of one call, ``SparseReadBandwidth.track_gbps`` the same for the
+median time of one call, ``CsrReadRoof.track_gbps`` the same for the
 roof probes: their ratio is the share of the roof. ``SparseFit`` races fastlr's
 L-BFGS on every backend against scikit-learn's fastest solver on this CSR
 (newton-cg); ``benchmarks/sparse_time_to_optimum.py`` measures time to the
@@ -51,7 +51,7 @@ class SparseKernels:
     track_gbps.unit = "GB/s"
 
 
-class SparseReadBandwidth:
+class CsrReadRoof:
     """The roof: GB/s of reading the three CSR arrays once (SciPy's X @ w, NumPy sums on one and every core)."""
 
     params = [list(sparse_workloads.READ_PROBES), list(sparse_workloads.row_counts())]
