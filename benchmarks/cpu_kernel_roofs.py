@@ -20,7 +20,6 @@ not slow down alike.
 """
 
 import argparse
-import json
 import os
 import pathlib
 import platform
@@ -31,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from fastlr import get_backend
+from fastlr.outputs import write_json
 
 N_FEATURES = 100
 N_CLASSES = 10
@@ -100,9 +100,7 @@ def main(argv=None):
         print(f"{row['case']:<36}{row['seconds'] * 1e3:9.1f} ms  {row['vs_one_X_at_w']:5.2f}x one X @ w of its dtype  "
               f"{row['vs_one_float64_read']:5.2f}x one float64 read of X")
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(record, indent=1))
-        print(f"wrote {args.output}")
+        print(f"wrote {write_json(args.output, record)}")
     return 0
 
 

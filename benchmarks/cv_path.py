@@ -13,13 +13,12 @@ small shape, to check the script, not to measure.
 """
 
 import argparse
-import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 from fastlr.bench import workloads
+from fastlr.outputs import write_json
 
 
 def race(repeat: int) -> list:
@@ -72,9 +71,7 @@ def main(argv=None):
     print("| search | median [s] | median of (time / neighbouring fastlr runs) | selected C |\n|---|---:|---:|---:|")
     for row in rows:
         print(f"| {row['search']} | {row['median_seconds']:.2f} | {row['times_fastlr']:.2f} | {row['selected_C']:.4g} |")
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"shape": shape, "repeat": args.repeat, "rows": rows}, indent=2) + "\n")
+    write_json(args.output, {"shape": shape, "repeat": args.repeat, "rows": rows}, indent=2)
     return rows
 
 

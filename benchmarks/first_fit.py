@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 
+from fastlr.outputs import write_json
+
 CHILD = r"""
 import json, os, time
 wall, cpu = time.perf_counter(), time.process_time()
@@ -84,9 +86,7 @@ def main(argv=None):
               f"load average {median['load_average']:.1f}  [{runs[0]['backend']}, {runs[0]['solver']}, "
               f"median of {len(runs)}]", flush=True)
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(record, indent=1))
-        print(f"wrote {args.output}")
+        print(f"wrote {write_json(args.output, record)}")
     return 0
 
 

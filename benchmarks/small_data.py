@@ -14,7 +14,6 @@ at tol 1e-10) and its ratio to the fastest scikit-learn solver.
 """
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -30,7 +29,7 @@ from sklearn.preprocessing import StandardScaler
 import fastlr
 from fastlr.bench.reference import relative_gap, sklearn_objective
 from fastlr.bench.workloads import SkipCase, sklearnex_estimator
-from fastlr.outputs import atomic_write
+from fastlr.outputs import write_json
 
 TOL = 1e-6
 REFERENCE_TOL = 1e-10
@@ -117,8 +116,7 @@ def main(argv=None) -> list:
         print(f"skipped: {note}", file=sys.stderr)
     print(markdown_table(rows))
     if args.output is not None:
-        with atomic_write(args.output) as file:
-            file.write(json.dumps({"tol": TOL, "rounds": args.rounds, "rows": rows, "skipped": notes}, indent=2) + "\n")
+        write_json(args.output, {"tol": TOL, "rounds": args.rounds, "rows": rows, "skipped": notes}, indent=2)
     return rows
 
 

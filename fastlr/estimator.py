@@ -245,7 +245,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
                 X, y, sample_weight, backend=self.backend, class_weight=self.class_weight,
                 estimator_name=type(self).__name__,
             )
-            plan = training.make_plan(self._plan_params(penalty), data)
+            plan = training.make_plan(self._plan_params(penalty), data, defaults=LogisticRegression().get_params())
             fit_callbacks = None
             if callbacks.wanted(self):
                 n_problems = 1 if plan.multinomial or len(data.classes) == 2 else len(data.classes)

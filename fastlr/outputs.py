@@ -114,3 +114,16 @@ def check_output_paths(outputs, inputs=()):
         for other, other_path in names[position + 1 :]:
             if _same_file(path, other_path):
                 raise OutputPathError(f"{what} and {other} are the same file {path}")
+
+
+def write_json(path, document, indent=1):
+    """Write ``document`` as JSON to ``path`` (its folder created, the file replaced
+    atomically, as every record of the benchmarks is); returns the path."""
+    import json
+    import pathlib
+
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as file:
+        file.write(json.dumps(document, indent=indent) + "\n")
+    return path

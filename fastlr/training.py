@@ -96,10 +96,7 @@ READ_ONLY_WHEN = {
 NEWTON_HESSIAN_COPIES = 4
 
 
-def _warn_about_unread_parameters(params, spec):
-    from fastlr.estimator import LogisticRegression  # the defaults; estimator imports this module
-
-    defaults = LogisticRegression().get_params()
+def _warn_about_unread_parameters(params, spec, defaults):
     unread = [
         f"{name}={params[name]!r} (read only with {settings})"
         for name, (reads, settings) in READ_ONLY_WHEN.items()
@@ -129,12 +126,13 @@ def _check_newton_memory(spec, n_parameters):
         )
 
 
-def make_plan(params, data) -> Plan:
+def make_plan(params, data, defaults=None) -> Plan:
     """The :class:`Plan` for estimator parameters ``params`` on ``data``: ``get_params()`` with
     ``penalty`` and ``l1_ratio`` resolved (:func:`fastlr.penalty.resolve`).
 
-    Warns (UserWarning) about parameters these settings do not read; raises
-    MemoryError when Newton's Hessian would not fit in memory.
+    ``defaults``: the estimator's parameter defaults; a parameter set away from its
+    default that these settings do not read draws a UserWarning (None: no check).
+    Raises MemoryError when Newton's Hessian would not fit in memory.
     """
     n_classes = len(data.classes)
     multinomial = params["multi_class"] == "multinomial" or (params["multi_class"] == "auto" and n_classes > 2)
@@ -144,7 +142,8 @@ def make_plan(params, data) -> Plan:
     )
     classes_per_problem = n_classes if multinomial else 1
     spec = select_solver(name, params["penalty"], data.X.shape, classes_per_problem, sparse=data.sparse)
-    _warn_about_unread_parameters(params, spec)
+    if defaults is not None:
+        _warn_about_unread_parameters(params, spec, defaults)
     _check_newton_memory(spec, classes_per_problem * (data.n_features + 1))
     if not data.random_rows and (params["batch_size"] is not None or params["early_stopping"]):
         raise ValueError(

@@ -356,16 +356,22 @@ def binary_margins(X, w, b, lo, hi, out):
 
 
 @njit(**_jit)
+def row_margins(X, W, b, i, out):
+    """out[k] = x_i · W_k + b_k: one row's margins, after prefetching a later row."""
+    prefetch_row(X, i + PREFETCH_ROWS)
+    n_classes, n = W.shape
+    for k in range(n_classes):
+        acc = b[k]
+        for j in range(n):
+            acc += X[i, j] * W[k, j]
+        out[k] = acc
+
+
+@njit(**_jit)
 def margins_rows(X, W, b, lo, hi, out):
     """out[i, k] = x_i · W_k + b_k for rows [lo, hi)."""
-    n_classes, n = W.shape
     for i in range(lo, hi):
-        prefetch_row(X, i + PREFETCH_ROWS)
-        for k in range(n_classes):
-            acc = b[k]
-            for j in range(n):
-                acc += X[i, j] * W[k, j]
-            out[i, k] = acc
+        row_margins(X, W, b, i, out[i])
 
 
 #: Rows per block of :func:`softmax_range` (its exponentials go to SIMD together).

@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from fastlr.kernels import numba_build
-from fastlr.kernels.numba_common import PREFETCH_ROWS, class_index, logistic_loss_residual, prefetch_row
+from fastlr.kernels.numba_common import PREFETCH_ROWS, class_index, logistic_loss_residual, prefetch_row, row_margins
 
 #: ``nogil``: numba-parallel runs the row ranges on Python threads.
 _jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy", nogil=True)
@@ -105,12 +105,7 @@ def softmax_probability_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradie
     loss_sum = 0.0
     weight_sum = 0.0
     for i in range(lo, hi):
-        prefetch_row(X, i + PREFETCH_ROWS)
-        for k in range(n_classes):
-            acc = b[k]
-            for j in range(n):
-                acc += X[i, j] * W[k, j]
-            z[k] = acc
+        row_margins(X, W, b, i, z)
         top = z.max()
         others = 0.0  # Σ_k e^{z_k − t} − 1, formed without the subtraction (see softmax_rows)
         ties = 0.0
@@ -154,13 +149,9 @@ def softmax_hessian_product_rows(X, probabilities, sample_weight, V, v_b, lo, hi
             product[k, j] = 0.0
     weight_sum = 0.0
     for i in range(lo, hi):
-        prefetch_row(X, i + PREFETCH_ROWS)
+        row_margins(X, V, v_b, i, u)
         mean = 0.0
         for k in range(n_classes):
-            acc = v_b[k]
-            for j in range(n):
-                acc += X[i, j] * V[k, j]
-            u[k] = acc
             mean += np.float64(probabilities[i, k]) * u[k]
         s = np.float64(sample_weight[i]) if weighted else 1.0
         weight_sum += s

@@ -22,8 +22,6 @@ RUN_ALL = os.environ.get("FASTLR_SKLEARN_SUITE", "") == "all"
 CATEGORIES = {
     "sparse": "sparse X (scipy.sparse) is the sparse input adapter's work, not this one's; "
     "the dense parts of these tests pass",
-    "multinomial Newton": "newton-cg / newton-cholesky with more than two classes run on L-BFGS (the same optimum) "
-    "until fastlr's multinomial Newton lands; these tests compare Newton's own iterates",
     "dual": "dual=True (liblinear's dual formulation): fastlr solves the primal problem only and says so",
     "liblinear": "a liblinear-specific behaviour fastlr does not copy",
     "stopping rule": "a scikit-learn solver's own stopping rule: fastlr's tol is always the max-norm of the "
@@ -50,8 +48,6 @@ SCOPE = {
     "test_saga_vs_liblinear[*csr*": ("sparse", ""),
     "test_dtype_match[*": ("sparse", "also: liblinear returns float64 for float32 X, fastlr keeps float32"),
     "test_large_sparse_matrix[*": ("sparse", ""),
-    "test_warm_start_newton_solver[*": ("multinomial Newton", "two 1-step warm fits = one 2-step fit holds for Newton"),
-    "test_LogisticRegressionCV_on_folds": ("multinomial Newton", "newton-cholesky paths on iris to rtol=1e-5"),
     "test_liblinear_dual_random_state[*": ("dual", ""),
     "test_logisticregression_liblinear_sample_weight[*-params1]": ("dual", ""),
     "test_sample_and_class_weight_equivalence_liblinear[*": ("dual", "its L1 half passes"),
