@@ -8,6 +8,10 @@ costs nothing. :func:`register_backend` adds one of your own. ``"auto"`` is
 resolved by asking the usable backends which of them accept the data and
 taking the one with the highest ``auto_priority``; :func:`use_backend` sets a
 scoped default. Nothing else in fastlr branches on backend names.
+
+A backend may come with a companion for CSR matrices (``fastlr.kernels.sparse_*``):
+the same contract, computed over the stored entries; :func:`get_sparse_backend`
+returns it for a backend's name.
 """
 
 import contextlib
@@ -56,14 +60,17 @@ class BackendEntry:
     """One registry entry: how to get the backend, and whether it can run here.
 
     ``probe`` answers without loading the backend (None, or why not);
-    ``load`` returns the :class:`~fastlr.kernels.base.Backend`, once.
+    ``load`` returns the :class:`~fastlr.kernels.base.Backend`, once;
+    ``load_sparse``, when given, its companion for CSR matrices, once.
     """
 
     name: str
     summary: str
     probe: Callable[[], Optional[str]]
     load: Callable[[], Backend]
+    load_sparse: Optional[Callable[[], Backend]] = None
     _backend: Optional[Backend] = None
+    _sparse_backend: Optional[Backend] = None
 
     def unavailable_reason(self) -> Optional[str]:
         """``None`` when the backend can run here, else a sentence saying why not."""
@@ -73,6 +80,11 @@ class BackendEntry:
         if self._backend is None:
             self._backend = self.load()
         return self._backend
+
+    def sparse_backend(self) -> Optional[Backend]:
+        if self._sparse_backend is None and self.load_sparse is not None:
+            self._sparse_backend = self.load_sparse()
+        return self._sparse_backend
 
 
 def _from_module(module: str) -> Callable[[], Backend]:
@@ -87,27 +99,35 @@ _BUILT_IN = {
             "plain loops over examples and features; the reference, slow on purpose",
             _always_usable,
             _from_module("fastlr.kernels.python_loops"),
+            _from_module("fastlr.kernels.sparse_python"),
         ),
         BackendEntry(
             "numpy",
             "vectorized NumPy/SciPy; two passes over X per cost and gradient",
             _always_usable,
             _from_module("fastlr.kernels.numpy_vectorized"),
+            _from_module("fastlr.kernels.sparse_numpy"),
         ),
         BackendEntry(
-            "numba", "@njit, one thread, one fused pass over X", _numba_missing, _from_module("fastlr.kernels.numba_serial")
+            "numba",
+            "@njit, one thread, one fused pass over X",
+            _numba_missing,
+            _from_module("fastlr.kernels.numba_serial"),
+            _from_module("fastlr.kernels.sparse_numba"),
         ),
         BackendEntry(
             "numba-parallel",
             "@njit(nogil=True), one fused pass over X, one row range per thread",
             _numba_missing,
             _from_module("fastlr.kernels.numba_parallel"),
+            _from_module("fastlr.kernels.sparse_numba_parallel"),
         ),
         BackendEntry(
             "cupy",
             "CUDA kernels through CuPy, data on the device, one fused pass over X",
             _no_cuda_device,
             _from_module("fastlr.kernels.cupy_cuda"),
+            _from_module("fastlr.kernels.sparse_cupy"),
         ),
     )
 }
@@ -118,7 +138,7 @@ BACKENDS = dict(_BUILT_IN)
 _default_backend = contextvars.ContextVar("fastlr_default_backend", default="auto")
 
 
-def register_backend(name: str, backend: Backend, *, replace: bool = False) -> None:
+def register_backend(name: str, backend: Backend, *, replace: bool = False, sparse: Optional[Backend] = None) -> None:
     """Make ``backend`` usable as ``backend=name`` everywhere.
 
     Parameters
@@ -132,15 +152,22 @@ def register_backend(name: str, backend: Backend, *, replace: bool = False) -> N
     replace : bool, default=False
         Allow replacing a registered backend of the same name
         (:func:`unregister_backend` brings a built-in one back).
+    sparse : fastlr.kernels.base.Backend or None
+        Its companion for CSR matrices (see :func:`get_sparse_backend`), if any.
     """
-    if not isinstance(backend, Backend):
-        raise TypeError(f"a backend must be a fastlr.kernels.base.Backend instance, got {type(backend).__name__}")
+    for candidate in (backend, sparse):
+        if candidate is not None and not isinstance(candidate, Backend):
+            raise TypeError(f"a backend must be a fastlr.kernels.base.Backend instance, got {type(candidate).__name__}")
     if not isinstance(name, str) or not name or name == "auto":
         raise ValueError(f"a backend needs a name other than 'auto', got {name!r}")
     if name in BACKENDS and not replace:
         raise ValueError(f"a backend named {name!r} is registered already; pass replace=True to replace it")
     backend.name = name
-    BACKENDS[name] = BackendEntry(name, backend.summary, backend.unavailable_reason, lambda: backend)
+    if sparse is not None:
+        sparse.name = name
+    BACKENDS[name] = BackendEntry(
+        name, backend.summary, backend.unavailable_reason, lambda: backend, None if sparse is None else lambda: sparse
+    )
 
 
 def unregister_backend(name: str) -> None:
@@ -177,6 +204,24 @@ def get_backend(name: str) -> Backend:
     if reason is not None:
         raise BackendUnavailableError(f"{name}: {reason}")
     return entry.backend()
+
+
+def get_sparse_backend(name: str) -> Backend:
+    """The companion of backend ``name`` for CSR matrices (same contract, X a CSR matrix).
+
+    Raises
+    ------
+    ValueError
+        ``name`` is unknown, or the backend has no CSR kernels (the message names those that do).
+    BackendUnavailableError
+        The backend cannot run here.
+    """
+    get_backend(name)
+    sparse = BACKENDS[name].sparse_backend()
+    if sparse is None:
+        able = ", ".join(repr(n) for n, entry in BACKENDS.items() if entry.load_sparse is not None)
+        raise ValueError(f"backend {name!r} has no kernels for sparse (CSR) matrices; backends that do: {able}")
+    return sparse
 
 
 def unavailable_reason(name: str) -> Optional[str]:

@@ -42,6 +42,7 @@ from functools import partial
 import dask
 import dask.array as da
 import numpy as np
+import scipy.sparse
 import psutil
 from dask.array.utils import meta_from_array
 from sklearn.utils.validation import check_is_fitted
@@ -280,6 +281,12 @@ def _prepared_matrix(X, n_features=None):
     The shape checks need no computation; finiteness is checked in the pass
     that persists X (:func:`_checked`).
     """
+    if scipy.sparse.issparse(X._meta):
+        raise ValueError(
+            "X is a dask array with sparse chunks, which the chunked objective does not take: fit the "
+            "sparse matrix itself (it is held as CSR, O(nnz) memory: X.compute() for scipy.sparse chunks), "
+            "or densify the chunks (X.map_blocks(lambda block: block.toarray())) if they fit in memory dense"
+        )
     if any(np.isnan(size) for size in X.shape):
         raise ValueError(
             f"X has unknown chunk sizes (shape {X.shape}); call X.compute_chunk_sizes() first"

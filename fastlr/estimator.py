@@ -223,10 +223,12 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or sparse matrix of shape (n_samples, n_features)
             NumPy, pandas or CuPy; float32 stays float32, anything else becomes
-            float64. A dask array is fitted chunk by chunk with one map-reduce
-            per evaluation (:mod:`fastlr.distributed`).
+            float64. Sparse matrices (``scipy.sparse`` in any format,
+            ``cupyx.scipy.sparse`` on the GPU) are fitted as CSR over their
+            stored entries. A dask array is fitted chunk by chunk with one
+            map-reduce per evaluation (:mod:`fastlr.distributed`).
         y : array-like of shape (n_samples,)
             Any labels with at least two classes.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -342,9 +344,13 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
 
     # -- prediction ------------------------------------------------------------
     def _checked_for_prediction(self, X, backend):
+        """(X validated for prediction, the backend that computes on it: its CSR companion for sparse X)."""
+        if inputs.SparseInput.handles(X):
+            return inputs.SparseInput.for_prediction(self, X, backend)
         if backend.xp is not np and backend.accepts(X):
-            return validation.check_device_matrix(backend.xp.asarray(X), backend.xp, self.n_features_in_)
-        return validate_data(self, X, reset=False, dtype=validation.FLOAT_DTYPES, order="C", accept_sparse=False)
+            return validation.check_device_matrix(backend.xp.asarray(X), backend.xp, self.n_features_in_), backend
+        X = validate_data(self, X, reset=False, dtype=validation.FLOAT_DTYPES, order="C", accept_sparse=False)
+        return X, backend
 
     @staticmethod
     def _on_backend(array, backend, dtype):
@@ -357,8 +363,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         check_is_fitted(self)
         array_api.check_same_namespace(X, self, f"{type(self).__name__}.{method}()")
         X = array_api.computable(X)
-        backend = backend_for(self.backend_, X)
-        X = self._checked_for_prediction(X, backend)
+        X, backend = self._checked_for_prediction(X, backend_for(self.backend_, X))
         coef = self._on_backend(self._dense_coef(), backend, X.dtype)
         intercept = self._on_backend(self.intercept_, backend, X.dtype)
         if coef.shape[0] == 1:
@@ -449,7 +454,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.array_api_support = True  # every solver: arrays are viewed on the backend (fastlr.array_api)
         return tags
 

@@ -343,7 +343,7 @@ class LogisticRegressionCV(LogisticRegression):
         """The training data of a fold: its rows gathered once (host X, at most
         ``config.CV_GATHER_FOLD_MAX_BYTES``), else X in place with weights 0 on the other rows."""
         backend = data.backend
-        if backend.xp is np and len(train) * data.X.shape[1] * data.X.itemsize <= config.CV_GATHER_FOLD_MAX_BYTES:
+        if backend.xp is np and len(train) * data.X.shape[1] * data.dtype.itemsize <= config.CV_GATHER_FOLD_MAX_BYTES:
             rows = np.asarray(train)
             weights = None if data.sample_weight is None else data.sample_weight[rows]
             return replace(data, X=data.X[rows], y_index=data.y_index[rows], sample_weight=weights)
@@ -357,7 +357,9 @@ class LogisticRegressionCV(LogisticRegression):
     def _fold_paths(self, data, labels, train, test, grid, Cs, routed, sample_weight):
         """The path of every l1_ratio on one fold: a list (per ratio) of lists (per C) of points."""
         fold = self.fold_data(data, train)
-        held_out = np.asarray(data.backend.to_host(data.X[data.backend.to_device(np.asarray(test))]))
+        held_out = data.X[data.backend.to_device(np.asarray(test))]
+        if not data.sparse:  # a CSR row slice is scored as it is
+            held_out = np.asarray(data.backend.to_host(held_out))
         score = self._fold_scorer(data, held_out, labels[test], test, routed, sample_weight)
         paths = []
         for penalty in grid:

@@ -264,6 +264,19 @@ class Objective:
         product[: self.n_weights] += self.l2_strength * weights
         return product
 
+    def hessian_diagonal(self, curvature):
+        """diag ∇²F(θ) in θ's layout (float64, every entry > 0) at the θ that ``curvature``
+        came from, for a Jacobi preconditioner; None where the backend has no one-pass
+        diagonal (its ``hessian_diagonal`` hook: the CSR companions, binary problems)."""
+        hook = getattr(self.backend, "hessian_diagonal", None)
+        if hook is None or self.n_classes != 1:
+            return None
+        xp = self.xp
+        diagonal_w, diagonal_b = hook(self.X, curvature)
+        diagonal = self.pack(diagonal_w + self.l2_strength, xp.asarray(diagonal_b).reshape(1))
+        # A column without entries (or an unpenalized fit) has no curvature: leave it unscaled.
+        return xp.where(diagonal > 0, diagonal, 1.0)
+
     def check_finite_inputs(self):
         """Raise the ``ValueError`` that validation raised before for NaN or infinity in X.
 
@@ -349,6 +362,26 @@ class Objective:
             max(curvature * eigenvalue + self.l2_strength, smallest),
             max(curvature * self.largest_row_norm() + self.l2_strength, smallest),
         )
+
+
+class SparseObjective(Objective):
+    """F over a CSR X (``scipy.sparse`` or ``cupyx.scipy.sparse``): the same objective.
+
+    Everything else works on CSR as it is: the kernels are the backend's CSR
+    companion, :meth:`gram_product` is two sparse products, and
+    :meth:`subset` takes a row slice of the CSR (only those rows are copied,
+    O(their entries), never the whole matrix).
+    """
+
+    def largest_row_norm(self):
+        """max_i ‖x̃_i‖² from the stored values (an O(nnz) temporary, once per fit)."""
+        ones = 1.0 if self.fit_intercept else 0.0
+        return float(self.X.power(2).sum(axis=1).max()) + ones
+
+    def check_finite_inputs(self):
+        """Sparse X was checked for NaN and inf with its structure, before the fit
+        (:func:`fastlr.validation.canonical_csr`); its stored values are checked again."""
+        validation.check_finite_matrix(self.X.data, self.xp, self.estimator_name)
 
 
 def _binary_product(objective, curvature, v_w, v_b):

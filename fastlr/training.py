@@ -141,7 +141,7 @@ def make_plan(params, data, defaults=None) -> Plan:
         fit_intercept=params["fit_intercept"], intercept_scaling=params.get("intercept_scaling", 1.0),
     )
     classes_per_problem = n_classes if multinomial else 1
-    spec = select_solver(name, params["penalty"], data.X.shape, classes_per_problem)
+    spec = select_solver(name, params["penalty"], data.X.shape, classes_per_problem, sparse=data.sparse)
     if defaults is not None:
         _warn_about_unread_parameters(params, spec, defaults)
     _check_newton_memory(spec, classes_per_problem * (data.n_features + 1))

@@ -14,7 +14,8 @@ class TrainingData:
     """Validated training data, where the backend computes on it.
 
     X : array of shape (n_samples, n_features)
-        On the backend's device (or chunked), float32 or float64, C-contiguous.
+        On the backend's device (or chunked), float32 or float64, C-contiguous;
+        or a canonical CSR matrix (sparse input), with ``backend`` its CSR companion.
     y_index : array of shape (n_samples,)
         The class index 0..K-1 of each row, where X lives.
     classes : ndarray of shape (K,)
@@ -47,6 +48,7 @@ class TrainingData:
     feature_names: Optional[np.ndarray] = None
     random_rows: bool = True
     memo: Optional[dict] = None
+    sparse: bool = False
 
     @property
     def n_features(self) -> int:

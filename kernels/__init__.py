@@ -73,6 +73,15 @@ Placement
     BLAS threads during a fit (``None`` leaves BLAS alone; the Numba backends
     say 1 so that BLAS threads do not compete with their own).
 
+Sparse X
+--------
+A backend may have a companion for CSR matrices (``sparse_python``,
+``sparse_numpy``, ``sparse_numba``, ``sparse_numba_parallel``, ``sparse_cupy``;
+:func:`fastlr.dispatch.get_sparse_backend`): the same functions with X a
+canonical CSR matrix, computed over its stored entries only, every other
+argument and result as above. :mod:`fastlr.kernels.sparse_base` holds what
+they share.
+
 Penalties are not kernel work: :mod:`fastlr.objective` adds them once, for
 every backend. Compile-time settings of the Numba kernels, and how to clear
 their cache, are in :mod:`fastlr.kernels.numba_build`.

@@ -34,9 +34,15 @@ class KernelInputError(ValueError):
     """Arguments of a kernel call whose shapes or dtypes do not fit together."""
 
 
+def is_device_sparse(array) -> bool:
+    """True for CuPy's sparse matrices (``cupyx.scipy.sparse``), without importing CuPy."""
+    return type(array).__module__.startswith("cupyx.scipy.sparse")
+
+
 def is_device_array(array) -> bool:
-    """True for arrays in GPU memory (CuPy, PyTorch CUDA tensors, Numba device arrays)."""
-    return hasattr(array, "__cuda_array_interface__")
+    """True for arrays in GPU memory (CuPy, PyTorch CUDA tensors, Numba device arrays)
+    and for CuPy's sparse matrices, whose arrays live there."""
+    return hasattr(array, "__cuda_array_interface__") or is_device_sparse(array)
 
 
 def _shape(array):

@@ -35,7 +35,7 @@ CACHE = os.environ.get("FASTLR_NUMBA_CACHE", "1") != "0"
 PREFETCH_ROWS = 8
 
 #: The modules whose functions Numba compiles and caches.
-KERNEL_MODULES = ("numba_math", "numba_common", "numba_second_order", "numba_serial", "numba_parallel")
+KERNEL_MODULES = ("numba_math", "numba_common", "numba_second_order", "numba_serial", "numba_parallel", "sparse_numba")
 
 
 def cache_directory() -> pathlib.Path:

@@ -460,27 +460,34 @@ class NumbaBackend(Backend):
             return 1
         return max(1, min(self._threads.count(), m // config.NUMBA_MIN_ROWS_PER_THREAD))
 
-    def _over_ranges(self, row_pass, m, ranges, inputs, outputs):
-        """``row_pass(*inputs, lo, hi, *outputs(r))`` for each of ``ranges`` row ranges of m rows."""
-        if ranges == 1:
-            row_pass(*inputs, 0, m, *outputs(0))
-        else:
-            self._threads.run(row_pass, m, ranges, inputs, outputs)
+    def _bounds(self, m):
+        """[(lo, hi), ...]: :meth:`_ranges` ranges of about equal row counts."""
+        ranges = self._ranges(m)
+        return [(r * m // ranges, (r + 1) * m // ranges) for r in range(ranges)]
 
-    def _reduce(self, row_pass, m, inputs, slot_shapes, per_row=()):
+    def _over_ranges(self, row_pass, bounds, inputs, outputs):
+        """``row_pass(*inputs, lo, hi, *outputs(r))`` for each range r, (lo, hi) = bounds[r]."""
+        if len(bounds) == 1:
+            row_pass(*inputs, *bounds[0], *outputs(0))
+        else:
+            self._threads.run(row_pass, bounds, inputs, outputs)
+
+    def _reduce(self, row_pass, m, inputs, slot_shapes, per_row=(), bounds=None):
         """Run a reducing row pass over m rows; returns its outputs (float64, of
         ``slot_shapes``), one slot per range, summed in range order.
 
         ``per_row``: arrays after the slots that every range writes its own rows of.
+        ``bounds``: the row ranges, [(lo, hi), ...] covering 0..m in order
+        (default :meth:`_bounds`; the CSR passes balance them by stored entries).
         """
-        ranges = self._ranges(m)
-        slots = [np.empty((ranges, *shape)) for shape in slot_shapes]
-        self._over_ranges(row_pass, m, ranges, inputs, lambda r: [*(slot[r] for slot in slots), *per_row])
-        return [slot[0] if ranges == 1 else slot.sum(axis=0) for slot in slots]
+        bounds = self._bounds(m) if bounds is None else bounds
+        slots = [np.empty((len(bounds), *shape)) for shape in slot_shapes]
+        self._over_ranges(row_pass, bounds, inputs, lambda r: [*(slot[r] for slot in slots), *per_row])
+        return [slot[0] if len(bounds) == 1 else slot.sum(axis=0) for slot in slots]
 
-    def _map(self, row_pass, m, inputs, out):
+    def _map(self, row_pass, m, inputs, out, bounds=None):
         """Run a row pass that writes rows [lo, hi) of ``out`` over all m rows."""
-        self._over_ranges(row_pass, m, self._ranges(m), inputs, lambda r: [out])
+        self._over_ranges(row_pass, self._bounds(m) if bounds is None else bounds, inputs, lambda r: [out])
         return out
 
     def _sigmoid(self, z):

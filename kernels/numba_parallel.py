@@ -63,10 +63,9 @@ class RangeThreads:
     def __reduce__(self):
         return _process_threads, ()
 
-    def run(self, row_pass, m, ranges, inputs, outputs):
-        """``row_pass(*inputs, lo, hi, *outputs(r))`` for ranges r = 0..ranges−1 of m rows, r = 0 here."""
-        bounds = [(r * m // ranges, (r + 1) * m // ranges) for r in range(ranges)]
-        executor = self._executor_for(ranges - 1)
+    def run(self, row_pass, bounds, inputs, outputs):
+        """``row_pass(*inputs, lo, hi, *outputs(r))`` for each range r, (lo, hi) = bounds[r]; r = 0 here."""
+        executor = self._executor_for(len(bounds) - 1)
         futures = [
             executor.submit(row_pass, *inputs, lo, hi, *outputs(r)) for r, (lo, hi) in enumerate(bounds) if r > 0
         ]

@@ -245,7 +245,7 @@ def test_the_roof_is_the_best_read_before_and_after_the_cases(monkeypatch):
 
     data = workloads.make_dataset(500, n=3)
     reads = iter([{"X @ w": 2e-3, "X.sum()": 4e-3}, {"X @ w": 3e-3, "X.sum()": 1e-3}])  # busy, then quiet
-    monkeypatch.setattr(command, "measure_roof", lambda data, policy: next(reads))
+    monkeypatch.setattr(command, "measure_roof", lambda data, policy, probes: next(reads))
     monkeypatch.setattr(command, "measure", lambda thunk, policy: 0.5e-3)
     cases = [(workloads.OPERATIONS["cost"], "numpy")]
 

@@ -8,6 +8,7 @@ chooses them at run time, so a new shape cannot go uncompiled here.
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -107,3 +108,47 @@ def test_softmax_instances_cover_the_regimes_of_the_issue():
         for items, classes, group in cuda_shapes.softmax_instances(itemsize):
             assert group * cuda_shapes.next_power_of_two(classes) <= cuda_shapes.WARP_SIZE
             assert classes * items * itemsize <= cuda_shapes.SOFTMAX_REGISTER_BYTES
+
+
+SPARSE_SOURCE = SOURCE.parent / "sparse.cu"
+SPARSE_INSTANTIATIONS = """
+#include "{source}"
+{instances}
+template __global__ void csr_finalize_binary<{T}>(const double*, const double*, int, int, {T}*, {T}*);
+template __global__ void csr_finalize_softmax<{T}>(const double*, const double*, int, int, int, {T}*, {T}*);
+"""
+SPARSE_BINARY = (
+    "template __global__ void csr_binary_rows<{T}, {lanes}>(const {T}*, const int*, const int*, const {T}*, "
+    "const {T}*, const {T}*, const {T}*, int, long long, int, double*, double*, double*, int);"
+)
+SPARSE_SOFTMAX = (
+    "template __global__ void csr_softmax_rows<{T}, {lanes}, {classes}>(const {T}*, const int*, const int*, "
+    "const long long*, const {T}*, const {T}*, const {T}*, int, long long, int, double*, double*);"
+)
+SPARSE_PRODUCT = (
+    "template __global__ void csr_rows_times_dense<{T}, {lanes}, {classes}>(const {T}*, const int*, const int*, "
+    "long long, const double*, int, int, double*);"
+)
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc is not installed")
+@pytest.mark.parametrize("T", ["float", "double"])
+def test_sparse_cuda_sources_compile_to_ptx_without_atomics(T, tmp_path):
+    """Every lanes-per-row template the CSR companion can pick, the softmax's range of classes
+    and the product's column counts; no atomic addition anywhere (the CSR passes are deterministic)."""
+    lanes = (2, 4, 8, 16, 32)
+    instances = [SPARSE_BINARY.format(T=T, lanes=k) for k in lanes]
+    instances += [SPARSE_SOFTMAX.format(T=T, lanes=k, classes=c) for k in lanes for c in (2, 3, 16)]
+    instances += [SPARSE_PRODUCT.format(T=T, lanes=k, classes=c) for k in lanes for c in (1, 3, 16)]
+    unit = tmp_path / "sparse_instances.cu"
+    unit.write_text(SPARSE_INSTANTIATIONS.format(source=SPARSE_SOURCE, instances="\n".join(instances), T=T))
+    result = subprocess.run(
+        [NVCC, "--ptx", "-std=c++17", "-arch=sm_90", "-Werror", "all-warnings", f"-I{SPARSE_SOURCE.parent}",
+         str(unit), "-o", str(tmp_path / "out.ptx")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    ptx = (tmp_path / "out.ptx").read_text()
+    assert all(name in ptx for name in ("csr_binary_rows", "csr_softmax_rows", "csr_rows_times_dense"))
+    assert re.search(r"^\s*(atom|red)\.", ptx, re.MULTILINE) is None

@@ -295,9 +295,9 @@ def three_ranges(monkeypatch):
     calls = []
     run = numba_parallel.RangeThreads.run
 
-    def counted(self, row_pass, m, ranges, inputs, outputs):
-        calls.append((row_pass.__name__, ranges))
-        return run(self, row_pass, m, ranges, inputs, outputs)
+    def counted(self, row_pass, bounds, inputs, outputs):
+        calls.append((row_pass.__name__, len(bounds)))
+        return run(self, row_pass, bounds, inputs, outputs)
 
     monkeypatch.setattr(numba_parallel.RangeThreads, "run", counted)
     return calls
@@ -361,7 +361,7 @@ def test_a_failing_range_raises_after_every_range_has_finished():
             raise RuntimeError("range 2")
 
     with pytest.raises(RuntimeError, match="range 2"):
-        RangeThreads().run(row_pass, 30, 3, (), lambda r: [None])
+        RangeThreads().run(row_pass, [(0, 10), (10, 20), (20, 30)], (), lambda r: [None])
     assert sorted(finished) == [10, 20]
 
 

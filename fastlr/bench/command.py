@@ -15,6 +15,11 @@ cache, so "bandwidth" there is cache bandwidth (``sigmoid``, whose input is n
 times smaller than X, reads from cache); otherwise the machine was busier while
 the roof was read than while the kernel ran.
 
+``--sparse`` runs the same on a TF-IDF-like CSR
+(:mod:`fastlr.bench.sparse_workloads`: n = 50 000 columns, density 10⁻³ by
+default): the CSR kernels of each backend, SciPy's two-pass product, and the
+roof of reading the three CSR arrays once.
+
 Writes ``bench.json`` (every row of the printed table, the settings and the
 machine) and ``bench.png`` (time against m, log-log, one line per backend, the
 roof as a dashed line; a bar chart per operation when only one m was run) in
@@ -27,27 +32,53 @@ import importlib
 import json
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import Callable, Mapping
 
 from tqdm import tqdm
 
-from fastlr.bench import optimum, workloads
+from fastlr.bench import optimum, sparse_workloads, workloads
 from fastlr.bench.report import READ_OPERATION, format_table, make_row, plot, write_json
 from fastlr.bench.timing import measure, measure_roof, roof_gbps, timing_policy
-from fastlr.dispatch import available_backends, unavailable_reason, is_usable
+from fastlr.dispatch import BACKENDS, available_backends, is_usable, unavailable_reason
 from fastlr.outputs import check_output_paths
 from fastlr.threads import blas_threads_limited
 
 
-def make_plan(operations, implementations, row_counts) -> tuple:
+@dataclass(frozen=True)
+class Suite:
+    """What one kind of data is benchmarked with: its operations, sizes, data and roof."""
+
+    operations: Mapping
+    implementations: list
+    row_counts: tuple
+    quick_row_counts: tuple
+    n_features: int
+    make_dataset: Callable
+    read_probes: Mapping
+
+
+DENSE = Suite(
+    workloads.OPERATIONS, workloads.IMPLEMENTATIONS, workloads.ROW_COUNTS, workloads.QUICK_ROW_COUNTS,
+    workloads.N_FEATURES, workloads.make_dataset, workloads.READ_PROBES,
+)
+SPARSE = Suite(
+    sparse_workloads.OPERATIONS, sparse_workloads.IMPLEMENTATIONS, sparse_workloads.ROW_COUNTS,
+    sparse_workloads.QUICK_ROW_COUNTS, sparse_workloads.SHAPE[1], sparse_workloads.make_dataset,
+    sparse_workloads.READ_PROBES,
+)
+
+
+def make_plan(operations, implementations, row_counts, catalog=workloads.OPERATIONS) -> tuple:
     """({m: [(operation, implementation), ...]}, notes): the cases that can run at
-    each m, and why others that were asked for cannot."""
+    each m, and why others that were asked for cannot (``catalog``: the suite's operations)."""
     plan, notes = {}, []
     for m in row_counts:
         plan[m] = []
         for name in operations:
-            operation = workloads.OPERATIONS[name]
+            operation = catalog[name]
             for implementation in implementations:
                 if implementation not in operation.implementations():
                     continue
@@ -60,14 +91,15 @@ def make_plan(operations, implementations, row_counts) -> tuple:
     return plan, list(dict.fromkeys(notes))
 
 
-def _measure_size(data, cases, policy, progress) -> list:
+def _measure_size(data, cases, policy, progress, probes=workloads.READ_PROBES) -> list:
     """The rows of one dataset: its roof, every case on it, then the roof again.
 
-    The roof is the best read of X before and after the cases (each the best of
-    several samples, one probe on every core): a load that comes and goes during
-    the run lowers one of them, not both.
+    The roof is the best read of the input (``data.nbytes``: X, or the three CSR
+    arrays) before and after the cases (each the best of several samples, one
+    probe on every core): a load that comes and goes during the run lowers one
+    of them, not both.
     """
-    before = measure_roof(data, policy)
+    before = measure_roof(data, policy, probes)
     progress.update(len(before))
     timed = []
     for operation, implementation in cases:
@@ -78,27 +110,28 @@ def _measure_size(data, cases, policy, progress) -> list:
             seconds = measure(thunk, policy)
         timed.append((operation.name, implementation, seconds, operation.bytes_read(data)))
         progress.update()
-    after = measure_roof(data, policy)
-    roof = roof_gbps(data.X.nbytes, before, after)
-    reads = [(READ_OPERATION, probe, min(before[probe], after[probe]), data.X.nbytes) for probe in before]
+    after = measure_roof(data, policy, probes)
+    roof = roof_gbps(data.nbytes, before, after)
+    reads = [(READ_OPERATION, probe, min(before[probe], after[probe]), data.nbytes) for probe in before]
     return [make_row(name, implementation, data, seconds, nbytes, roof)
             for name, implementation, seconds, nbytes in reads + timed]
 
 
-def run(plan, n, dtypes, policy) -> list:
+def run(plan, n, dtypes, policy, suite=DENSE) -> list:
     """Measure every case of ``plan`` (from :func:`make_plan`) for each dtype; one :class:`Row` each.
 
     One dataset lives at a time (the largest X is GBs): each is generated, used
     by :func:`_measure_size` and dropped before the next.
     """
-    total = len(dtypes) * sum(len(workloads.READ_PROBES) + len(cases) for cases in plan.values())
-    total += len(dtypes) * len(plan) * len(workloads.READ_PROBES)  # the roof again after the cases
+    total = len(dtypes) * sum(len(suite.read_probes) + len(cases) for cases in plan.values())
+    total += len(dtypes) * len(plan) * len(suite.read_probes)  # the roof again after the cases
     rows = []
     with tqdm(total=total, desc="fastlr bench", unit="case", disable=None) as progress:
         for dtype in dtypes:
             for m, cases in plan.items():
                 progress.set_postfix_str(f"generating m={m} {dtype}")
-                rows += _measure_size(workloads.make_dataset(m, n, dtype), cases, policy, progress)
+                data = suite.make_dataset(m, n, dtype)
+                rows += _measure_size(data, cases, policy, progress, suite.read_probes)
     _add_speedups(rows)
     return rows
 
@@ -127,7 +160,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help=f"row counts (default: {' '.join(map(str, workloads.ROW_COUNTS))}; "
         f"with --quick: {' '.join(map(str, workloads.QUICK_ROW_COUNTS))})",
     )
-    parser.add_argument("--n", type=int, default=workloads.N_FEATURES, help="features (default: %(default)s)")
+    parser.add_argument(
+        "--n", type=int, help=f"features (default: {workloads.N_FEATURES}; with --sparse: {sparse_workloads.SHAPE[1]})"
+    )
+    parser.add_argument(
+        "--sparse", action="store_true",
+        help="a TF-IDF-like CSR instead of dense X: the CSR kernels against SciPy and the CSR read roof",
+    )
+    parser.add_argument(
+        "--density", type=float,
+        help=f"with --sparse: share of the (row, column) pairs drawn (default: {sparse_workloads.DENSITY}; "
+        f"with --quick: {sparse_workloads.QUICK_DENSITY})",
+    )
     parser.add_argument("--dtype", nargs="+", choices=workloads.DTYPES, default=["float64"], help="(default: float64)")
     parser.add_argument(
         "--output", type=Path, default=Path("out/bench"), help="folder for bench.json and bench.png (default: %(default)s)"
@@ -150,18 +194,28 @@ def _check_names(kind: str, names, known) -> None:
         raise ValueError(f"unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
 
 
-def _selection(args) -> tuple:
-    """(operations, implementations, row counts, dtypes) from the arguments, each
+def _suite(args) -> Suite:
+    if not args.sparse:
+        return DENSE
+    density = args.density or (sparse_workloads.QUICK_DENSITY if args.quick else sparse_workloads.DENSITY)
+    return replace(SPARSE, make_dataset=partial(sparse_workloads.make_dataset, density=density))
+
+
+def _selection(args, suite=DENSE) -> tuple:
+    """(operations, implementations, row counts, n, dtypes) from the arguments, each
     without repeats; ValueError on bad input."""
-    operations = list(dict.fromkeys(args.operations or workloads.OPERATIONS))
-    _check_names("operation", operations, list(workloads.OPERATIONS))
-    usable = [*available_backends(), *workloads.PEERS]
+    operations = list(dict.fromkeys(args.operations or suite.operations))
+    _check_names("operation", operations, list(suite.operations))
+    usable = [*available_backends(), *(name for name in suite.implementations if name not in BACKENDS)]
     implementations = list(dict.fromkeys(args.backends or usable))
-    _check_names("backend", implementations, workloads.IMPLEMENTATIONS)
-    row_counts = sorted(set(args.m or (workloads.QUICK_ROW_COUNTS if args.quick else workloads.ROW_COUNTS)))
-    if row_counts[0] < 1 or args.n < 1:
+    _check_names("backend", implementations, suite.implementations)
+    row_counts = sorted(set(args.m or (suite.quick_row_counts if args.quick else suite.row_counts)))
+    n = suite.n_features if args.n is None else args.n
+    if row_counts[0] < 1 or n < 1:
         raise ValueError("--m and --n must be positive")
-    return operations, implementations, row_counts, list(dict.fromkeys(args.dtype))
+    if args.sparse and args.density is not None and not 0 < args.density <= 1:
+        raise ValueError("--density must be in (0, 1]")
+    return operations, implementations, row_counts, n, list(dict.fromkeys(args.dtype))
 
 
 def _run_gpu_experiments(args) -> int:
@@ -210,12 +264,13 @@ def main(args: argparse.Namespace) -> int:
         return _run_gpu_experiments(args)
     if args.time_to_optimum:
         return _run_time_to_optimum(args)
+    suite = _suite(args)
     try:
-        operations, implementations, row_counts, dtypes = _selection(args)
+        operations, implementations, row_counts, n, dtypes = _selection(args, suite)
     except ValueError as exc:
         print(f"fastlr bench: {exc}", file=sys.stderr)
         return 2
-    plan, notes = make_plan(operations, implementations, row_counts)
+    plan, notes = make_plan(operations, implementations, row_counts, suite.operations)
     for note in notes:
         print(f"fastlr bench: skipped: {note}", file=sys.stderr)
     if not any(plan.values()):
@@ -228,11 +283,12 @@ def main(args: argparse.Namespace) -> int:
         print(f"fastlr bench: {exc}", file=sys.stderr)
         return 2
     policy = timing_policy(args.quick)
-    rows = run(plan, args.n, dtypes, policy)
+    rows = run(plan, n, dtypes, policy, suite)
     print(format_table(rows))
     settings = {
-        "operations": operations, "backends": implementations, "m": row_counts, "n": args.n,
-        "dtypes": dtypes, "quick": args.quick, "timing": asdict(policy),
+        "operations": operations, "backends": implementations, "m": row_counts, "n": n,
+        "dtypes": dtypes, "quick": args.quick, "timing": asdict(policy), "sparse": args.sparse,
+        **({"density": suite.make_dataset.keywords["density"]} if args.sparse else {}),
     }
     write_json(args.output / "bench.json", rows, settings)
     print(f"wrote {args.output / 'bench.json'}")

@@ -128,12 +128,12 @@ def write_json(path: Path, rows, settings: dict) -> None:
         file.write(text)
 
 
-def _draw_lines(axis, cell):
+def _draw_lines(axis, cell, colours):
     """Time against m, one line per implementation, and the roof: reading the input once at the roof bandwidth."""
     legend = {}
     for backend in dict.fromkeys(r.backend for r in cell):
         points = sorted((r.m, r.seconds) for r in cell if r.backend == backend)
-        (legend[backend],) = axis.plot(*zip(*points), marker="o", color=_colour(backend))
+        (legend[backend],) = axis.plot(*zip(*points), marker="o", color=_colour(backend, colours))
     roof = sorted({(r.m, r.bytes_read / r.roof_gbps / 1e9) for r in cell if r.bytes_read is not None})
     if roof:
         (legend[ROOF_LABEL],) = axis.plot(*zip(*roof), color="black", linestyle="--")
@@ -141,13 +141,13 @@ def _draw_lines(axis, cell):
     return legend
 
 
-def _draw_bars(axis, cell):
+def _draw_bars(axis, cell, colours):
     """One m: a bar per implementation, and the roof as a horizontal line across them."""
     legend = {}
     backends = list(dict.fromkeys(r.backend for r in cell))
     for position, backend in enumerate(backends):
         seconds = next(r.seconds for r in cell if r.backend == backend)
-        legend[backend] = axis.bar(position, seconds, color=_colour(backend))
+        legend[backend] = axis.bar(position, seconds, color=_colour(backend, colours))
     roof = {r.bytes_read / r.roof_gbps / 1e9 for r in cell if r.bytes_read is not None}
     if roof:
         legend[ROOF_LABEL] = axis.axhline(min(roof), color="black", linestyle="--")
@@ -156,8 +156,8 @@ def _draw_bars(axis, cell):
     return legend
 
 
-def _colour(backend):
-    return f"C{workloads.IMPLEMENTATIONS.index(backend)}"  # one colour per implementation in every panel
+def _colour(backend, colours):
+    return f"C{colours.index(backend) % 10}"  # one colour per implementation in every panel
 
 
 def draw(rows):
@@ -171,10 +171,12 @@ def draw(rows):
     figure = Figure(figsize=(4 * len(operations), 3.2 * len(dtypes) + 0.8), layout="constrained")
     axes = figure.subplots(len(dtypes), len(operations), squeeze=False)
     legend = {}
+    # One colour per backend in every panel, in the registry's order (peers after).
+    colours = list(dict.fromkeys([*workloads.IMPLEMENTATIONS, *(r.backend for r in rows)]))
     for axis_row, dtype in zip(axes, dtypes):
         for axis, operation in zip(axis_row, operations):
             cell = [r for r in rows if r.operation == operation and r.dtype == dtype]
-            legend.update((_draw_bars if one_size else _draw_lines)(axis, cell))
+            legend.update((_draw_bars if one_size else _draw_lines)(axis, cell, colours))
             axis.set_title(f"{operation}, {dtype}")
     figure.legend(legend.values(), legend.keys(), loc="outside lower center", ncols=len(legend))
     return figure

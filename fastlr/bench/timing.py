@@ -65,15 +65,16 @@ def _seconds_per_call(thunk, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def measure_roof(data: workloads.Dataset, policy: TimingPolicy) -> dict:
-    """Read X once each way of :data:`fastlr.bench.workloads.READ_PROBES`.
+def measure_roof(data, policy: TimingPolicy, probes=workloads.READ_PROBES) -> dict:
+    """Read the input once each way of ``probes`` (:data:`fastlr.bench.workloads.READ_PROBES`,
+    or the CSR ones of :mod:`fastlr.bench.sparse_workloads`).
 
     Returns the fastest sample of each probe, in seconds, by probe name. The
     roof is a bound, what the machine can do, so it is the best sample, not
     the median: on a loaded machine a median roof sits below what a kernel
     timed in a quieter moment reaches. :func:`roof_gbps` turns these into GB/s.
     """
-    return {name: min(samples(probe(data), policy)) for name, probe in workloads.READ_PROBES.items()}
+    return {name: min(samples(probe(data), policy)) for name, probe in probes.items()}
 
 
 def roof_gbps(nbytes: int, *read_seconds: dict) -> float:

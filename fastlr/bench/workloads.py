@@ -86,8 +86,20 @@ def row_counts() -> tuple:
     return QUICK_ROW_COUNTS if quick_mode() else ROW_COUNTS
 
 
+class RowsOfX:
+    """m and dtype of a dataset's X (dense here, CSR in :mod:`fastlr.bench.sparse_workloads`)."""
+
+    @property
+    def m(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def dtype(self) -> str:
+        return self.X.dtype.name
+
+
 @dataclass(frozen=True)
-class Dataset:
+class Dataset(RowsOfX):
     """Binary data and the point at which kernels are evaluated.
 
     X : ndarray of shape (m, n), C-contiguous, float32 or float64
@@ -103,12 +115,9 @@ class Dataset:
     z: np.ndarray
 
     @property
-    def m(self) -> int:
-        return self.X.shape[0]
-
-    @property
-    def dtype(self) -> str:
-        return self.X.dtype.name
+    def nbytes(self) -> int:
+        """Bytes of X: what every pass must read at least once."""
+        return self.X.nbytes
 
     def head(self, rows: int) -> "Dataset":
         """The first ``rows`` rows (views, no copy)."""
@@ -152,11 +161,12 @@ def _sigmoid_call(backend: str, data: Dataset) -> Thunk:
     return _synchronized(kernels, partial(kernels.sigmoid, kernels.to_device(data.z)))
 
 
-def _binary_kernel_call(function_name: str) -> Callable[[str, Dataset], Thunk]:
-    """Caller of the kernel ``function_name(X, y, w, b)`` of a backend, data on its device."""
+def _binary_kernel_call(function_name: str, kernels_of=get_backend) -> Callable[[str, Dataset], Thunk]:
+    """Caller of the kernel ``function_name(X, y, w, b)`` of a backend (``kernels_of(name)``:
+    the backend, or its CSR companion), data on its device."""
 
     def call(backend, data):
-        kernels = get_backend(backend)
+        kernels = kernels_of(backend)
         X, y, w = (kernels.to_device(array) for array in (data.X, data.y, data.w))
         return _synchronized(kernels, partial(getattr(kernels, function_name), X, y, w, data.b))
 

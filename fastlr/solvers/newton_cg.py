@@ -4,7 +4,14 @@ Each outer iteration solves ∇²F(θ) p = −∇F(θ) approximately by conjugat
 gradients, where every product ∇²F v is one pass over X
 (:meth:`fastlr.objective.Objective.hessian_product`: Xᵀ(D(Xv)) for the binary
 loss, the softmax's Σ s_i (diag(p_i) − p_i p_iᵀ) u_i x_iᵀ with u_i = V x_i + v_b),
-the curvature D (or P) being cached by the evaluation that gave ∇F. CG stops
+the curvature D (or P) being cached by the evaluation that gave ∇F. Where the
+backend computes the Hessian's diagonal in one pass (the CSR companions,
+binary problems: :meth:`~fastlr.objective.Objective.hessian_diagonal`), CG is
+preconditioned by it (Jacobi). Measured on the TF-IDF-like CSR of
+:mod:`fastlr.bench.sparse_workloads` (numba-parallel, tol = 1e-6, 2-core Xeon,
+shared): at 200 000 × 50 000 (the issue's workload) 32 products instead of 49
+and 0.84 s instead of 1.16 s, at 50 000 × 50 000 37 instead of 29 and 0.21 s
+instead of 0.17 s; kept for the larger problem, where time matters. CG stops
 at the residual ‖r‖ ≤ η‖∇F‖ with η = min(0.5, √‖∇F‖) (superlinear
 convergence, Nocedal & Wright 2006, Algorithm 7.1), at negative or zero
 curvature, or after ``config.NEWTON_CG_MAX_INNER`` products. The step along p
@@ -40,20 +47,24 @@ from fastlr.solvers.line_search import accepted, cost_noise, shorter_step
 MAX_LINE_SEARCH = 20
 
 
-def conjugate_gradient(xp, product, rhs, tolerance, max_steps):
+def conjugate_gradient(xp, product, rhs, tolerance, max_steps, inverse_diagonal=None):
     """Approximately solve A p = rhs for symmetric positive semi-definite A (``product(v)`` = A v).
 
     Starts from p = 0; stops when ‖r‖ ≤ ``tolerance`` (a host float), on
-    curvature vᵀAv ≤ 0 (a non-finite one, an overflowed product, raises FloatingPointError) (returning the iterate so far, or ``rhs`` itself when
-    that happens at once, a descent direction either way), or after
-    ``max_steps`` products. Returns (p, products used).
+    curvature vᵀAv ≤ 0 (returning the iterate so far, or the first direction,
+    ``rhs`` preconditioned, when that happens at once: a descent direction either
+    way; a non-finite curvature, an overflowed product, raises FloatingPointError),
+    or after ``max_steps`` products. ``inverse_diagonal``: 1 / diag(A), which makes
+    it the Jacobi-preconditioned method (directions from z = r / diag(A)); the
+    stop test stays on r itself. Returns (p, products used).
     """
     p = xp.zeros_like(rhs)
     residual = rhs
-    direction = rhs
-    rr = residual @ residual
+    preconditioned = rhs if inverse_diagonal is None else rhs * inverse_diagonal
+    direction = preconditioned
+    rz = residual @ preconditioned
     for step in range(max_steps):
-        if math.sqrt(float(rr)) <= tolerance:
+        if math.sqrt(float(residual @ residual)) <= tolerance:
             return p, step
         image = product(direction)
         curvature = direction @ image
@@ -63,13 +74,14 @@ def conjugate_gradient(xp, product, rhs, tolerance, max_steps):
                 "features (sklearn's StandardScaler) or use float64 data"
             )
         if not float(curvature) > 0:
-            return (rhs if step == 0 else p), step + 1
-        alpha = rr / curvature
+            return (direction if step == 0 else p), step + 1
+        alpha = rz / curvature
         p = p + alpha * direction
         residual = residual - alpha * image
-        rr_next = residual @ residual
-        direction = residual + (rr_next / rr) * direction
-        rr = rr_next
+        preconditioned = residual if inverse_diagonal is None else residual * inverse_diagonal
+        rz_next = residual @ preconditioned
+        direction = preconditioned + (rz_next / rz) * direction
+        rz = rz_next
     return p, max_steps
 
 
@@ -99,9 +111,11 @@ def minimize_newton_cg(objective, theta0, options, record):
         if curvature is None:
             curvature = sample.value_gradient_curvature(theta)[2]
         norm = math.sqrt(float(gradient @ gradient))
+        diagonal = sample.hessian_diagonal(curvature)
         direction, _ = conjugate_gradient(
             xp, lambda v: sample.hessian_product(curvature, v), -gradient,
             min(0.5, math.sqrt(norm)) * norm, config.NEWTON_CG_MAX_INNER,
+            None if diagonal is None else 1.0 / diagonal,
         )
         slope = gradient @ direction
         step = xp.asarray(1.0)
