@@ -79,7 +79,8 @@ class HelpWithDefaults(argparse.HelpFormatter):
 
 def configure_fit(parser):
     defaults = LogisticRegression().get_params()
-    parser.add_argument("data", metavar="DATA", help="training data: .csv with a header, .npz (X and y) or .npy")
+    parser.add_argument("data", metavar="DATA", help="training data: .csv with a header, .npz (X and y), .npy, or svmlight/libsvm "
+                        "(.svm, .svmlight, .libsvm: sparse X, labels first)")
     parser.add_argument(
         "--target",
         help="the labels: a CSV column name (required for CSV), an .npz array name (default for .npz: y), "
@@ -220,7 +221,8 @@ def run_fit(args):
 # -- predict ----------------------------------------------------------------------
 def configure_predict(parser):
     parser.add_argument("model", metavar="MODEL", help="a model written by 'fastlr fit'")
-    parser.add_argument("data", metavar="DATA", help="rows to predict: .csv with a header, .npz (X) or .npy")
+    parser.add_argument("data", metavar="DATA", help="rows to predict: .csv with a header, .npz (X, or a scipy.sparse.save_npz matrix), .npy, "
+                        "or svmlight/libsvm (.svm, .svmlight, .libsvm)")
     parser.add_argument(
         "--target",
         help="the label column to leave out of X: a .npy column index (-1: the last), an .npz array name; "
@@ -273,7 +275,8 @@ def run_predict(args):
     check_output_paths({"--output": args.output}, {"model": args.model, "data": args.data})
     model = load_model(args.model)
     names = getattr(model, "feature_names_in_", None)
-    table = read_table(args.data, target=args.target, feature_names=None if names is None else list(names))
+    table = read_table(args.data, target=args.target, feature_names=None if names is None else list(names),
+                       n_features=model.n_features_in_)
     if table.X.shape[1] == model.n_features_in_ + 1 and args.target is None:
         raise CommandError(
             f"{args.data} has {table.X.shape[1]} columns, the model {model.n_features_in_} features: "

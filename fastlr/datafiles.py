@@ -1,4 +1,8 @@
-"""Read the data files of the command line: CSV with a header, .npz and .npy.
+"""Read the data files of the command line: CSV with a header, .npz, .npy and svmlight.
+
+svmlight / libsvm text files (``label index:value ...``, the format of
+LIBLINEAR and the classic text benchmarks) and ``.npz`` files written by
+``scipy.sparse.save_npz`` are read into a sparse CSR X, never densified.
 
 CSV is read with pandas when it is installed (its C parser is fast) and with
 the standard library's ``csv`` module otherwise: pandas is only in the
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+from scipy import sparse
 
 from fastlr import memory
 
@@ -55,7 +60,7 @@ class DataError(ValueError):
 class Table:
     """What a data file holds, ready for the estimator.
 
-    X : ndarray of shape (n_samples, n_features), float64, finite
+    X : ndarray or scipy.sparse CSR matrix of shape (n_samples, n_features), float64, finite
     y : ndarray of shape (n_samples,) or None
         Labels (numbers, booleans or strings), None when no target was asked for.
     feature_names : list of str or None
@@ -67,14 +72,16 @@ class Table:
     feature_names: Optional[list]
 
 
-def read_table(path, target=None, feature_names=None, labelled=False, drop=None):
+def read_table(path, target=None, feature_names=None, labelled=False, drop=None, n_features=None):
     """Read ``path`` into a :class:`Table`.
 
     Parameters
     ----------
     path : str or path-like
         ``.csv`` (with a header row), ``.npz`` (arrays ``X`` and ``y``, or ``X``
-        and the array named by ``target``) or ``.npy`` (a 2-D numeric array).
+        and the array named by ``target``; or a ``scipy.sparse.save_npz`` matrix,
+        without labels), ``.npy`` (a 2-D numeric array) or svmlight/libsvm
+        (``.svm``, ``.svmlight``, ``.libsvm``; labels in the first column).
     target : str or None
         The label column: a column name for CSV, an array name for .npz, a
         column index for .npy (``-1`` is the last). None: no labels (``y`` is
@@ -88,6 +95,9 @@ def read_table(path, target=None, feature_names=None, labelled=False, drop=None)
         for .npz) or a :class:`DataError`.
     drop : sequence of str or None
         For CSV: columns that are not features (an id column, say).
+    n_features : int or None
+        For sparse files: the width X must have (a model's ``n_features_in_``);
+        svmlight files, which omit trailing zero columns, are widened to it.
 
     Raises
     ------
@@ -101,13 +111,17 @@ def read_table(path, target=None, feature_names=None, labelled=False, drop=None)
     if suffix not in READERS:
         raise DataError(f"{path}: unknown file type {suffix or '(none)'!r}; fastlr reads {', '.join(READERS)}")
     reader = READERS[suffix]
-    if labelled and target is None:
+    if labelled and target is None and not reader.labels_inside:
         target = reader.default_target
         if target is None:
             raise DataError(f"{path}: name the column that holds the labels (fastlr fit --target COLUMN)")
     if (feature_names is not None or drop) and not reader.named_columns:
         raise DataError(f"{path}: columns are chosen by name only in CSV files; {suffix} columns have no names")
-    return reader.read(path, target, feature_names, list(drop or ()))
+    table = reader.read(path, target, feature_names, list(drop or ()))
+    if n_features is not None and sparse.issparse(table.X) and table.X.shape[1] < n_features:
+        # svmlight leaves out trailing all-zero columns: the model's width, as zeros.
+        table.X.resize((table.X.shape[0], n_features))
+    return table
 
 
 # -- CSV ----------------------------------------------------------------------
@@ -290,10 +304,56 @@ def _read_npy(path, target, feature_names, drop):
     return Table(_matrix(path, "the array", array), y, None)
 
 
+#: The members of an .npz written by ``scipy.sparse.save_npz`` (CSR, CSC or COO).
+SPARSE_NPZ_MEMBERS = frozenset({"format", "shape", "data"})
+
+
+def _read_sparse_npz(path, arrays, target):
+    """A ``scipy.sparse.save_npz`` file: X as CSR; it holds no labels."""
+    if target is not None:
+        raise DataError(
+            f"{path} is a scipy.sparse matrix (scipy.sparse.save_npz) and holds no labels ({target!r}): to fit from "
+            "the command line, write X and y to an svmlight file (sklearn.datasets.dump_svmlight_file)"
+        )
+    for name in arrays.files:
+        _member(path, arrays, name)  # each member's expanded size checked before it is loaded
+    try:
+        X = sparse.load_npz(path).tocsr()
+    except (*_DAMAGED_FILE, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not a readable scipy.sparse matrix (damaged or truncated?): {exc}") from None
+    return Table(_sparse_matrix(path, X), None, None)
+
+
+def _sparse_matrix(path, X):
+    if 0 in X.shape:
+        raise DataError(f"{path}: X must be non-empty, got shape {X.shape}")
+    X = X.astype(np.float64)
+    bad = ~np.isfinite(X.data)
+    if bad.any():
+        raise DataError(f"{path}: X has {int(bad.sum())} missing or infinite stored values; fill or drop them first")
+    return X
+
+
+def _read_svmlight(path, target, feature_names, drop):
+    """An svmlight / libsvm file: labels in its first column, X as CSR (int64 indices where needed)."""
+    from sklearn.datasets import load_svmlight_file
+
+    if target is not None:
+        raise DataError(f"{path}: an svmlight file keeps its labels in its first column; do not name a --target")
+    try:
+        X, y = load_svmlight_file(path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} is not an svmlight/libsvm file (label index:value ...): {exc}") from None
+    return Table(_sparse_matrix(path, X), _labels(path, "the labels", y), None)
+
+
 def _read_npz(path, target, feature_names, drop):
     arrays = _load_array_file(path)
     if not isinstance(arrays, np.lib.npyio.NpzFile):
         raise DataError(f"{path} holds a single array, not an .npz archive of named arrays")
+    if SPARSE_NPZ_MEMBERS <= set(arrays.files) and "X" not in arrays.files:
+        with arrays:
+            return _read_sparse_npz(path, arrays, target)
     with arrays:
         wanted = ["X"] if target is None else ["X", target]
         missing = [key for key in wanted if key not in arrays.files]
@@ -311,12 +371,14 @@ class Reader:
     read: Callable  # (path, target, feature_names, drop) -> Table
     default_target: Optional[str]  # the labels when none are named, for fitting
     named_columns: bool  # columns can be chosen by name (--features, --drop)
+    labels_inside: bool = False  # the format has its own label column (svmlight)
 
 
 READERS = {
     ".csv": Reader(_read_csv, None, True),
     ".npz": Reader(_read_npz, "y", False),
     ".npy": Reader(_read_npy, None, False),
+    **{suffix: Reader(_read_svmlight, None, False, labels_inside=True) for suffix in (".svm", ".svmlight", ".libsvm")},
 }
 
 

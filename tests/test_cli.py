@@ -451,3 +451,62 @@ def test_a_damaged_model_is_one_line(damage, data_csv, model_path, capsys):
         model_path.write_text(json.dumps(document))
     status, out, err = run(["predict", model_path, data_csv], capsys)
     assert status == 1 and out == "" and err.count("\n") == 1 and "fastlr model file" in err
+
+
+# -- sparse files: svmlight / libsvm and scipy.sparse.save_npz ------------------------------------
+@pytest.fixture
+def sparse_problem():
+    from scipy import sparse
+
+    rng = np.random.default_rng(3)
+    X = sparse.random(300, 40, density=0.05, format="csr", random_state=4)
+    X[:, 39] = 0.0  # the last column empty: svmlight files leave it out
+    X.eliminate_zeros()
+    w = rng.standard_normal(40)
+    y = (X @ w + 0.1 * rng.standard_normal(300) > 0).astype(int)
+    return X, y
+
+
+def test_fit_and_predict_from_svmlight_keep_x_sparse(tmp_path, capsys, sparse_problem):
+    from scipy import sparse
+    from sklearn.datasets import dump_svmlight_file
+
+    X, y = sparse_problem
+    data = tmp_path / "train.svm"
+    dump_svmlight_file(X, y, str(data))
+    status, out, err = run(["fit", data, "--backend", "numpy", "-o", tmp_path / "m.json"], capsys)
+    assert status == 0, err
+    assert "300 rows x 39 features" in out  # the file's own width: its last column is empty
+    reference = LogisticRegression(backend="numpy").fit(X[:, :39], y)
+    model = cli.load_model(tmp_path / "m.json")
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-12)
+
+    wide = LogisticRegression(backend="numpy").fit(X, y)  # a 40-feature model
+    cli.save_model(wide, tmp_path / "wide.json")
+    rows = tmp_path / "rows.svm"
+    dump_svmlight_file(X[:20], np.zeros(20), str(rows))  # 39 columns in the file: widened to the model's 40
+    status, out, err = run(["predict", tmp_path / "wide.json", rows, "--proba"], capsys)
+    assert status == 0, err
+    probabilities = np.array([line.split(",") for line in out.splitlines()[1:]], dtype=float)
+    np.testing.assert_allclose(probabilities[:, 0], wide.predict_proba(X[:20])[:, 1], rtol=1e-12)  # P(1)
+
+    sparse.save_npz(tmp_path / "rows.npz", X[:20])
+    status, out, err = run(["predict", tmp_path / "wide.json", tmp_path / "rows.npz"], capsys)
+    assert status == 0, err
+    assert out.split() == [str(label) for label in wide.predict(X[:20])]
+
+
+def test_sparse_files_that_cannot_be_used_name_the_problem(tmp_path, capsys, sparse_problem):
+    from scipy import sparse
+
+    X, y = sparse_problem
+    sparse.save_npz(tmp_path / "X.npz", X)
+    status, _, err = run(["fit", tmp_path / "X.npz", "-o", tmp_path / "m.json"], capsys)
+    assert status == 1 and "holds no labels" in err and "dump_svmlight_file" in err
+    (tmp_path / "bad.svm").write_text("1 3:0.5 x:1\n0 1:2\n")
+    status, _, err = run(["fit", tmp_path / "bad.svm", "-o", tmp_path / "m.json"], capsys)
+    assert status == 1 and "is not an svmlight/libsvm file" in err
+    (tmp_path / "inf.svm").write_text("1 1:inf 2:1\n0 1:2\n")
+    status, _, err = run(["fit", tmp_path / "inf.svm", "-o", tmp_path / "m.json"], capsys)
+    assert status == 1 and "missing or infinite" in err
+    assert not (tmp_path / "m.json").exists()

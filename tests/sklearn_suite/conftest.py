@@ -20,8 +20,6 @@ RUN_ALL = os.environ.get("FASTLR_SKLEARN_SUITE", "") == "all"
 
 #: Category → why its tests do not measure what fastlr claims (or not yet).
 CATEGORIES = {
-    "sparse": "sparse X (scipy.sparse) is the sparse input adapter's work, not this one's; "
-    "the dense parts of these tests pass",
     "dual": "dual=True (liblinear's dual formulation): fastlr solves the primal problem only and says so",
     "liblinear": "a liblinear-specific behaviour fastlr does not copy",
     "stopping rule": "a scikit-learn solver's own stopping rule: fastlr's tol is always the max-norm of the "
@@ -39,15 +37,12 @@ CATEGORIES = {
 
 #: Pattern of the test's name, parameters included, ``*`` matching anything → (category, detail).
 SCOPE = {
-    "test_predict_2_classes[csr*": ("sparse", ""),
-    "test_predict_3_classes[csr*": ("sparse", ""),
-    "test_sparsify[coo*": ("sparse", "sparsify()/densify() pass; the test predicts on a COO matrix"),
-    "test_logistic_cv_sparse[*": ("sparse", ""),
-    "test_logistic_regression_class_weights[*csr*": ("sparse", ""),
-    "test_logreg_l1[*csr*": ("sparse", ""),
-    "test_saga_vs_liblinear[*csr*": ("sparse", ""),
-    "test_dtype_match[*": ("sparse", "also: liblinear returns float64 for float32 X, fastlr keeps float32"),
-    "test_large_sparse_matrix[*": ("sparse", ""),
+    "test_dtype_match[csr*liblinear]": ("deliberate", "liblinear returns float64 coefficients for float32 X; "
+                                        "fastlr keeps float32, on sparse X as on dense"),
+    "test_large_sparse_matrix[*-liblinear]": ("deliberate", "scikit-learn's liblinear refuses int64 sparse indices; "
+                                              "every fastlr solver takes them"),
+    "test_large_sparse_matrix[*-sag]": ("deliberate", "scikit-learn's sag refuses int64 sparse indices; fastlr takes them"),
+    "test_large_sparse_matrix[*-saga]": ("deliberate", "scikit-learn's saga refuses int64 sparse indices; fastlr takes them"),
     "test_liblinear_dual_random_state[*": ("dual", ""),
     "test_logisticregression_liblinear_sample_weight[*-params1]": ("dual", ""),
     "test_sample_and_class_weight_equivalence_liblinear[*": ("dual", "its L1 half passes"),
