@@ -8,6 +8,8 @@ set the fitted attributes, all at once at the end, so that a fit that fails
 or is interrupted leaves the estimator as it was.
 """
 
+import functools
+import types
 from numbers import Integral, Real
 
 import numpy as np
@@ -245,7 +247,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
                 X, y, sample_weight, backend=self.backend, class_weight=self.class_weight,
                 estimator_name=type(self).__name__,
             )
-            plan = training.make_plan(self._plan_params(penalty), data, defaults=LogisticRegression().get_params())
+            plan = training.make_plan(self._plan_params(penalty), data, defaults=parameter_defaults())
             fit_callbacks = None
             if callbacks.wanted(self):
                 n_problems = 1 if plan.multinomial or len(data.classes) == 2 else len(data.classes)
@@ -499,3 +501,10 @@ def fit(
         **params,
     )
     return model.fit(X, y, sample_weight=sample_weight)
+
+
+@functools.cache
+def parameter_defaults():
+    """Every :class:`LogisticRegression` parameter's default (read-only), read once per
+    process: ``get_params()`` inspects ``__init__``'s signature, 0.6 ms, a tenth of a small fit."""
+    return types.MappingProxyType(LogisticRegression().get_params())

@@ -40,7 +40,7 @@ from sklearn.utils.validation import _check_method_params, _check_sample_weight
 
 from fastlr import config, inputs, training
 from fastlr import penalty as penalties
-from fastlr.estimator import LogisticRegression
+from fastlr.estimator import LogisticRegression, parameter_defaults
 from fastlr.messages import warn_at_caller
 from fastlr.solvers.aliases import check_dual
 from fastlr.threads import blas_threads_limited
@@ -306,7 +306,7 @@ class LogisticRegressionCV(LogisticRegression):
         best_ratio, best_C = np.unravel_index(np.argmax(totals), totals.shape)
         C_, l1_ratio_ = Cs[best_C], (l1_ratios or [None])[best_ratio]
         start = coefs[:, best_ratio, best_C].mean(axis=0)  # (K, n_dof)
-        plan = training.make_plan(self._fit_params(grid[best_ratio], C_, data), data, LogisticRegression().get_params())
+        plan = training.make_plan(self._fit_params(grid[best_ratio], C_, data), data, parameter_defaults())
         with blas_threads_limited(data.backend.blas_threads):
             trained = training.train(data, plan, warm=(start[:, : data.n_features], self._intercepts(start)))
         message = training.convergence_message(plan, trained)
@@ -366,7 +366,7 @@ class LogisticRegressionCV(LogisticRegression):
             warm, path = None, []
             fold = replace(fold, memo={})  # each C's first evaluation is the last one of the C before
             for C in Cs:
-                plan = training.make_plan(self._fit_params(penalty, C, fold), fold, LogisticRegression().get_params())
+                plan = training.make_plan(self._fit_params(penalty, C, fold), fold, parameter_defaults())
                 trained = training.train(fold, plan, warm=warm)
                 warm = (trained.coef, trained.intercept)
                 path.append(PathPoint(trained, plan, score(trained), self.fit_intercept))

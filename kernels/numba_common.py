@@ -456,13 +456,16 @@ class NumbaBackend(Backend):
     def _ranges(self, m):
         """Row ranges for m rows: one per thread, each of at least
         ``config.NUMBA_MIN_ROWS_PER_THREAD`` rows; one on a single thread."""
-        if self._threads is None:
-            return 1
-        return max(1, min(self._threads.count(), m // config.NUMBA_MIN_ROWS_PER_THREAD))
+        most = m // config.NUMBA_MIN_ROWS_PER_THREAD
+        if self._threads is None or most < 2:  # small data: no thread count to look up (a fit makes
+            return 1  # hundreds of these calls, and on breast cancer they were a tenth of its time)
+        return min(self._threads.count(), most)
 
     def _bounds(self, m):
         """[(lo, hi), ...]: :meth:`_ranges` ranges of about equal row counts."""
         ranges = self._ranges(m)
+        if ranges == 1:
+            return [(0, m)]
         return [(r * m // ranges, (r + 1) * m // ranges) for r in range(ranges)]
 
     def _over_ranges(self, row_pass, bounds, inputs, outputs):
