@@ -95,10 +95,6 @@ class SparseNumpyBackend(CsrBackend):
         """(X ∘ X)ᵀ d: the squares of the stored values, an O(nnz) temporary."""
         return self.xp.asarray(self._transpose_product(X.power(2), curvature), dtype=self.xp.float64), curvature.sum()
 
-    def _softmax_cost_gradient_probabilities(self, X, y, W, b, sample_weight):
-        cost, dW, db = self._softmax_cost_gradient(X, y, W, b, sample_weight)
-        return cost, dW, db, self._softmax(self._decision_function(X, W, b))
-
     def _softmax_hessian_product(self, X, probabilities, sample_weight, V, v_b):
         xp = self.xp
         P = probabilities.astype(xp.float64)
