@@ -7,8 +7,8 @@ process after an install (or after clearing that cache) pays for it: about
 under a second once the cache is there. ``fastlr warmup`` pays it ahead of
 time: it fits small generated data with every solver of
 :data:`fastlr.solvers.SOLVERS`, binary and (where the solver has one)
-multinomial, in every dtype asked for, and predicts with each model: every
-pass a fit or a prediction can take. The data has enough rows for every
+multinomial, dense and CSR, in every dtype asked for, and predicts with each
+model: every pass a fit or a prediction can take. The data has enough rows for every
 thread to get a range of its own, so the parallel paths run too.
 
 :func:`timed` measures a call and the part of it Numba spent compiling; the
@@ -22,6 +22,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from fastlr import config
 from fastlr.dispatch import is_usable
@@ -86,14 +87,14 @@ def rows_for_every_thread():
 
 
 def warm_up_problems(dtype, rows, seed=0):
-    """{"binary": (X, y), "multinomial": (X, y)}: separable-enough generated data in ``dtype``."""
+    """{"binary": (X, y), "multinomial": (X, y), "binary CSR": ..., "multinomial CSR": ...}:
+    separable-enough generated data in ``dtype``, dense and as a CSR matrix (the sparse passes)."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((rows, N_FEATURES)).astype(dtype)
     score = X[:, 0] + 0.5 * rng.standard_normal(rows)
-    return {
-        "binary": (X, (score > 0).astype(np.int64)),
-        "multinomial": (X, np.digitize(score, np.linspace(-1, 1, N_CLASSES - 1))),
-    }
+    labels = {"binary": (score > 0).astype(np.int64), "multinomial": np.digitize(score, np.linspace(-1, 1, N_CLASSES - 1))}
+    X_csr = sparse.csr_matrix(X)
+    return {**{name: (X, y) for name, y in labels.items()}, **{f"{name} CSR": (X_csr, y) for name, y in labels.items()}}
 
 
 def _fit_and_predict(X, y, backend, solver):
@@ -115,12 +116,12 @@ def warm_up(backend=DEFAULT_BACKEND, dtypes=DTYPES, report=None):
     for dtype in dtypes:
         for problem, (X, y) in warm_up_problems(dtype, rows).items():
             for name, spec in SOLVERS.items():
-                if problem == "multinomial" and not spec.multinomial:
+                if problem.startswith("multinomial") and not spec.multinomial:
                     continue
                 _, timing = timed(lambda: _fit_and_predict(X, y, backend, name))
                 steps.append((dtype, problem, name, timing))
                 if report is not None:
-                    report(f"  {dtype:<8} {problem:<12} {name:<8} {timing.seconds:7.2f} s  "
+                    report(f"  {dtype:<8} {problem:<16} {name:<9} {timing.seconds:7.2f} s  "
                            f"(compiling {timing.compile_seconds:.2f} s)")
     return steps
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 import fastlr
 from fastlr import cli, demo, warmup
@@ -34,13 +35,16 @@ def test_after_warming_up_the_default_fit_compiles_nothing():
 
             _, timing = warmup.timed(fit_and_predict)
             assert timing.compile_seconds == 0, (rows, features, len(np.unique(y)))
+            X_csr = sparse.random(rows, features, density=0.3, format="csr", random_state=0)  # and on CSR
+            _, timing = warmup.timed(lambda: fastlr.fit(X_csr, y).predict_proba(X_csr))
+            assert timing.compile_seconds == 0, ("CSR", rows, features, len(np.unique(y)))
 
 
 def test_warmup_command(capsys):
     assert cli.main(["warmup", "--dtype", "float64"]) == 0
     out = capsys.readouterr().out
     for solver in fastlr.solvers.SOLVERS:
-        assert f" binary       {solver}" in out
+        assert f" binary           {solver}" in out and f" binary CSR       {solver}" in out
     assert "done in" in out
 
 
