@@ -445,14 +445,17 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         backend, margins = self._margins(X, "predict")
         index = (margins > 0).astype(int) if margins.ndim == 1 else margins.argmax(axis=1)
         index = np.asarray(backend.to_host(index))
-        # Numeric labels in X's namespace and on its device, as scikit-learn answers, wherever classes_ live.
         classes = self.classes_
         if not isinstance(classes, np.ndarray):  # fitted under array_api_dispatch: on y's device
             classes = array_api.computable(classes)
             classes = np.asarray(backend_for(self.backend_, classes).to_host(classes))
         labels = classes[index]
-        # Text labels have no array-API dtype: they stay NumPy, as scikit-learn's classes_ do.
-        return self._answer(X, labels) if labels.dtype.kind in "biufc" else labels
+        # Under array_api_dispatch scikit-learn answers in X's namespace and on its device; text
+        # labels have no array-API dtype and stay NumPy, as scikit-learn's classes_ do. Without
+        # dispatch, labels are NumPy whatever X is (a CuPy X included).
+        if array_api.dispatch_enabled() and labels.dtype.kind in "biufc":
+            return self._answer(X, labels)
+        return labels
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
