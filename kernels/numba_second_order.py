@@ -43,8 +43,7 @@ def binary_curvature_rows(X, y, w, b, sample_weight, lo, hi, gradient, sums, cur
     """
     n = X.shape[1]
     weighted = sample_weight.shape[0] > 0
-    for j in range(n):
-        gradient[j] = 0.0
+    gradient[:] = 0.0
     loss_sum = 0.0
     residual_sum = 0.0
     weight_sum = 0.0
@@ -73,8 +72,7 @@ def binary_hessian_product_rows(X, curvature, v, v_b, lo, hi, product, total):
     """Rows [lo, hi): writes ``product`` (n,) = Σ u_i x_i and ``total`` (1,) = Σ u_i,
     u_i = d_i (x_i·v + v_b)."""
     n = X.shape[1]
-    for j in range(n):
-        product[j] = 0.0
+    product[:] = 0.0
     accumulated = 0.0
     for i in range(lo, hi):
         prefetch_row(X, i + PREFETCH_ROWS)
@@ -98,10 +96,8 @@ def softmax_probability_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradie
     n_classes, n = W.shape
     weighted = sample_weight.shape[0] > 0
     z = np.empty(n_classes)
-    for k in range(n_classes):
-        gradient_b[k] = 0.0
-        for j in range(n):
-            gradient[k, j] = 0.0
+    gradient[:, :] = 0.0
+    gradient_b[:] = 0.0
     loss_sum = 0.0
     weight_sum = 0.0
     for i in range(lo, hi):
@@ -143,10 +139,8 @@ def softmax_hessian_product_rows(X, probabilities, sample_weight, V, v_b, lo, hi
     n_classes, n = V.shape
     weighted = sample_weight.shape[0] > 0
     u = np.empty(n_classes)
-    for k in range(n_classes):
-        product_b[k] = 0.0
-        for j in range(n):
-            product[k, j] = 0.0
+    product[:, :] = 0.0
+    product_b[:] = 0.0
     weight_sum = 0.0
     for i in range(lo, hi):
         row_margins(X, V, v_b, i, u)
