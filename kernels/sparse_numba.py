@@ -73,8 +73,7 @@ def binary_rows(data, indices, indptr, y, w, b, sample_weight, with_gradient, lo
     """
     weighted = sample_weight.shape[0] > 0
     write_curvature = curvature.shape[0] > 0
-    for j in range(gradient.shape[0]):
-        gradient[j] = 0.0
+    gradient[:] = 0.0
     loss_sum = 0.0
     residual_sum = 0.0
     weight_sum = 0.0
@@ -122,11 +121,8 @@ def softmax_rows(data, indices, indptr, y, WT, b, sample_weight, with_gradient, 
     n_classes = WT.shape[1]
     weighted = sample_weight.shape[0] > 0
     write_probabilities = probabilities.shape[0] > 0
-    for j in range(gradient.shape[0]):
-        for c in range(n_classes):
-            gradient[j, c] = 0.0
-    for c in range(n_classes):
-        gradient_b[c] = 0.0
+    gradient[:, :] = 0.0
+    gradient_b[:] = 0.0
     z = np.empty(n_classes)
     residual = np.empty(n_classes)
     loss_sum = 0.0
@@ -176,8 +172,7 @@ def margins_rows(data, indices, indptr, WT, b, lo, hi, out):
 def hessian_product_rows(data, indices, indptr, curvature, v, v_b, lo, hi, out, out_b):
     """Writes ``out`` (n,) = Σ_i u_i x_i and ``out_b`` (1,) = Σ u_i over rows [lo, hi),
     u_i = d_i (x_i · v + v_b)."""
-    for j in range(out.shape[0]):
-        out[j] = 0.0
+    out[:] = 0.0
     total = 0.0
     for i in range(lo, hi):
         start, end = _unsigned(indptr[i]), _unsigned(indptr[i + 1])
@@ -194,8 +189,7 @@ def hessian_product_rows(data, indices, indptr, curvature, v, v_b, lo, hi, out, 
 @njit(**_jit)
 def hessian_diagonal_rows(data, indices, indptr, curvature, lo, hi, out):
     """Writes ``out`` (n,) with Σ_i d_i x_ij² at j, over rows [lo, hi)."""
-    for j in range(out.shape[0]):
-        out[j] = 0.0
+    out[:] = 0.0
     for i in range(lo, hi):
         d = curvature[i]
         for k in range(_unsigned(indptr[i]), _unsigned(indptr[i + 1])):
@@ -213,11 +207,8 @@ def softmax_hessian_product_rows(data, indices, indptr, probabilities, sample_we
     """
     n_classes = VT.shape[1]
     weighted = sample_weight.shape[0] > 0
-    for j in range(out.shape[0]):
-        for c in range(n_classes):
-            out[j, c] = 0.0
-    for c in range(n_classes):
-        out_b[c] = 0.0
+    out[:, :] = 0.0
+    out_b[:] = 0.0
     u = np.empty(n_classes)
     r = np.empty(n_classes)
     for i in range(lo, hi):
