@@ -9,6 +9,11 @@ round so that a change of machine load hits every case alike, the median of
 - ``numba-parallel`` ``cost_gradient`` in float32 and float64 (binary);
 - ``numba-parallel`` ``softmax_cost_gradient`` with K = 10 in float64 and float32.
 
+Every timed call starts after a pause of ``SETTLE_SECONDS``: OpenBLAS's
+threads spin for about 0.1 s after a call, and on two cores they took one
+from the pass timed next (the float32 pass read 1.7x one ``X @ w`` right
+after it, 1.1x after a pause, in the same process).
+
 Each pass is reported against one ``X @ w`` of its dtype and against one
 float64 read of X (the faster of ``X @ w`` and the threaded sum). Goals of
 issue 15: float32 binary pass ≤ 1.3x one float32 ``X @ w``; softmax K = 10
@@ -34,6 +39,8 @@ from fastlr.outputs import write_json
 
 N_FEATURES = 100
 N_CLASSES = 10
+#: Idle time before each timed call, longer than OpenBLAS's threads spin after a call.
+SETTLE_SECONDS = 0.3
 
 
 def cases(m, seed=0):
@@ -71,6 +78,7 @@ def run(m, repeats):
     for _ in range(repeats):
         loads.append(os.getloadavg()[0])
         for name, call in timed.items():
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             call()
             samples[name].append(time.perf_counter() - start)

@@ -25,7 +25,8 @@ import numpy as np
 from numba import njit
 
 from fastlr.kernels import numba_build
-from fastlr.kernels.numba_common import PREFETCH_ROWS, class_index, logistic_loss_residual, prefetch_row, row_margins
+from fastlr.kernels.numba_common import class_index, logistic_loss_residual, row_margins
+from fastlr.kernels.numba_prefetch import prefetch_row, rows_ahead
 
 #: ``nogil``: numba-parallel runs the row ranges on Python threads.
 _jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy", nogil=True)
@@ -47,8 +48,9 @@ def binary_curvature_rows(X, y, w, b, sample_weight, lo, hi, gradient, sums, cur
     loss_sum = 0.0
     residual_sum = 0.0
     weight_sum = 0.0
+    ahead = rows_ahead(X)
     for i in range(lo, hi):
-        prefetch_row(X, i + PREFETCH_ROWS)
+        prefetch_row(X, i + ahead)
         z = b
         for j in range(n):
             z += X[i, j] * w[j]
@@ -74,8 +76,9 @@ def binary_hessian_product_rows(X, curvature, v, v_b, lo, hi, product, total):
     n = X.shape[1]
     product[:] = 0.0
     accumulated = 0.0
+    ahead = rows_ahead(X)
     for i in range(lo, hi):
-        prefetch_row(X, i + PREFETCH_ROWS)
+        prefetch_row(X, i + ahead)
         z = v_b
         for j in range(n):
             z += X[i, j] * v[j]
