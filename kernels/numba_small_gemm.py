@@ -7,22 +7,32 @@ gradient R X_B (K × n). With K = 10 these are GEMMs of a shape (10 × 100 ×
 (27 GFLOP/s of float64 on a Zen 5 core, whose OpenBLAS build runs its AVX2
 kernels), and the two products were 90% of the pass.
 
-Both products here are loops over the columns j that LLVM vectorizes (AVX-512
-on a Zen 5), with the work per column blocked so that each load feeds many
-multiply-adds:
+Both products here are loops over the columns j that LLVM vectorizes, with the
+work per column blocked so that each load feeds several multiply-adds. How many
+running sums a block can keep depends on the vector registers, so there is one
+block shape per register file (:data:`REGISTER_BLOCKS`, picked for the host by
+:func:`host_register_file`):
 
-* :func:`block_scores`: 4 rows × 4 classes at a time, 16 running sums (one
-  vector each), so that one load of x_ij serves 4 classes and one of W_kj 4
-  rows; 150 ms per 4·10⁶ rows of 100 float64 against BLAS's 310 ms on one core.
-* :func:`add_block_products`: 4 rows × 4 classes at a time, one update of 4
-  rows of the (K × n) partial per column: 150 ms against BLAS's 300 ms (both
-  with the block in cache, K = 10, one core).
+* 32 registers (AVX-512, a Zen 5): scores 4 rows × 4 classes (16 running sums
+  plus 8 loads), 150 ms per 4·10⁶ rows of 100 float64 against BLAS's 310 ms on
+  one core; products 4 rows × 4 classes, 150 ms against BLAS's 300 ms.
+* 16 registers (AVX2, a Zen 3): those 4 × 4 blocks spill. Scores 2 rows × 5
+  classes (10 sums plus 7 loads): 166 ms per 2·10⁶ rows of 100 float64, the
+  block in cache, against 246 ms for 4 × 4 and 255 ms for BLAS; products
+  4 rows × 2 classes: 168 ms against 207 ms for 4 × 4 and 277 ms for BLAS
+  (one core, K = 10, blocks of 160 rows, same run; at 80 rows the product
+  shapes tied, 231 and 222 ms, the machine's load moving);
+  ``benchmarks/small_gemm_shapes.py``.
 
-Classes left over from the groups of 4 go one at a time (still 4 rows each),
+Classes left over from the groups go one at a time (still a group of rows),
 rows left over one at a time. Sums run in X's dtype, as BLAS's would; the
-order of additions is fixed by the code, so results are deterministic.
+order of additions is fixed by the code, so results are deterministic for a
+given machine.
 """
 
+from typing import Callable, NamedTuple
+
+import llvmlite.binding
 from numba import njit
 
 from fastlr.kernels import numba_build
@@ -32,13 +42,13 @@ from fastlr.kernels.numba_prefetch import prefetch_row, rows_ahead
 #: LLVM split each running sum over SIMD lanes; ``nogil`` for numba-parallel.
 _jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_model="numpy", nogil=True)
 
-#: Classes and rows per register block: 16 running sums plus the 8 loads that
-#: feed them fit in the 32 vector registers of AVX-512 (and spill little on AVX2).
+#: Classes and rows per register block of the 4 × 4 kernels: 16 running sums
+#: plus the 8 loads that feed them fit in the 32 vector registers of AVX-512.
 GROUP = 4
 
 
 @njit(**_jit)
-def block_scores(X, W, start, count, Z):
+def block_scores_4x4(X, W, start, count, Z):
     """Z[k, r] = x_{start+r} · W_k for r < count and every class k.
 
     X : (m, n) C-contiguous; W : (K, n) in X's dtype; Z : (K, ≥ count), written.
@@ -54,7 +64,7 @@ def block_scores(X, W, start, count, Z):
         i = start + r
         for q in range(GROUP):  # from memory: the products alone ran at 10 GB/s without this
             prefetch_row(X, i + ahead + q)
-        for k in range(0, n_classes - GROUP + 1, GROUP):  # not `grouped`: see add_block_products
+        for k in range(0, n_classes - GROUP + 1, GROUP):  # not `grouped`: see add_block_products_4x4
             a00 = zero; a01 = zero; a02 = zero; a03 = zero  # a<row><class>, one line per row
             a10 = zero; a11 = zero; a12 = zero; a13 = zero
             a20 = zero; a21 = zero; a22 = zero; a23 = zero
@@ -103,7 +113,7 @@ def block_scores(X, W, start, count, Z):
 
 
 @njit(**_jit)
-def add_block_products(X, R, start, count, P):
+def add_block_products_4x4(X, R, start, count, P):
     """P[k, :] += Σ_{r < count} R[k, r] x_{start+r} for every class k.
 
     X : (m, n) C-contiguous; R : (K, ≥ count) and P : (K, n), in X's dtype.
@@ -145,3 +155,116 @@ def add_block_products(X, R, start, count, P):
             for j in range(n):
                 P[k, j] += c * X[i, j]
         r += 1
+
+
+@njit(**_jit)
+def block_scores_2x5(X, W, start, count, Z):
+    """As :func:`block_scores_4x4`, 2 rows × 5 classes at a time: 10 running sums and
+    7 loads per column, within the 16 vector registers of AVX2."""
+    n_classes, n = W.shape
+    zero = X.dtype.type(0)
+    grouped = n_classes - n_classes % 5
+    ahead = rows_ahead(X)
+    r = 0
+    while r + 2 <= count:
+        i = start + r
+        prefetch_row(X, i + ahead)
+        prefetch_row(X, i + ahead + 1)
+        for k in range(0, n_classes - 5 + 1, 5):  # the bound as in add_block_products_4x4
+            a00 = zero; a01 = zero; a02 = zero; a03 = zero; a04 = zero  # a<row><class>
+            a10 = zero; a11 = zero; a12 = zero; a13 = zero; a14 = zero
+            for j in range(n):
+                x0 = X[i, j]
+                x1 = X[i + 1, j]
+                w = W[k, j]
+                a00 += x0 * w; a10 += x1 * w
+                w = W[k + 1, j]
+                a01 += x0 * w; a11 += x1 * w
+                w = W[k + 2, j]
+                a02 += x0 * w; a12 += x1 * w
+                w = W[k + 3, j]
+                a03 += x0 * w; a13 += x1 * w
+                w = W[k + 4, j]
+                a04 += x0 * w; a14 += x1 * w
+            Z[k, r] = a00; Z[k + 1, r] = a01; Z[k + 2, r] = a02; Z[k + 3, r] = a03; Z[k + 4, r] = a04
+            Z[k, r + 1] = a10; Z[k + 1, r + 1] = a11; Z[k + 2, r + 1] = a12; Z[k + 3, r + 1] = a13; Z[k + 4, r + 1] = a14
+        for k in range(grouped, n_classes):
+            a0 = zero
+            a1 = zero
+            for j in range(n):
+                w = W[k, j]
+                a0 += X[i, j] * w
+                a1 += X[i + 1, j] * w
+            Z[k, r] = a0
+            Z[k, r + 1] = a1
+        r += 2
+    while r < count:
+        i = start + r
+        for k in range(n_classes):
+            a = zero
+            for j in range(n):
+                a += X[i, j] * W[k, j]
+            Z[k, r] = a
+        r += 1
+
+
+@njit(**_jit)
+def add_block_products_4x2(X, R, start, count, P):
+    """As :func:`add_block_products_4x4`, 4 rows × 2 classes at a time: 8 coefficients,
+    4 loads of X and 2 partial rows per column, within the 16 vector registers of AVX2."""
+    n_classes = P.shape[0]
+    n = X.shape[1]
+    grouped = n_classes - n_classes % 2
+    r = 0
+    while r + 4 <= count:
+        i = start + r
+        for k in range(0, n_classes - 2 + 1, 2):  # the bound as in add_block_products_4x4
+            c00 = R[k, r]; c01 = R[k, r + 1]; c02 = R[k, r + 2]; c03 = R[k, r + 3]  # c<class><row>
+            c10 = R[k + 1, r]; c11 = R[k + 1, r + 1]; c12 = R[k + 1, r + 2]; c13 = R[k + 1, r + 3]
+            for j in range(n):
+                x0 = X[i, j]
+                x1 = X[i + 1, j]
+                x2 = X[i + 2, j]
+                x3 = X[i + 3, j]
+                P[k, j] += (c00 * x0 + c01 * x1) + (c02 * x2 + c03 * x3)
+                P[k + 1, j] += (c10 * x0 + c11 * x1) + (c12 * x2 + c13 * x3)
+        for k in range(grouped, n_classes):
+            c0 = R[k, r]
+            c1 = R[k, r + 1]
+            c2 = R[k, r + 2]
+            c3 = R[k, r + 3]
+            for j in range(n):
+                P[k, j] += (c0 * X[i, j] + c1 * X[i + 1, j]) + (c2 * X[i + 2, j] + c3 * X[i + 3, j])
+        r += 4
+    while r < count:
+        i = start + r
+        for k in range(n_classes):
+            c = R[k, r]
+            for j in range(n):
+                P[k, j] += c * X[i, j]
+        r += 1
+
+
+class RegisterBlock(NamedTuple):
+    """The pair of block products shaped for one register file."""
+
+    scores: Callable  #: (X, W, start, count, Z) → Z[k, r] = x_{start+r} · W_k
+    products: Callable  #: (X, R, start, count, P) → P[k, :] += Σ_r R[k, r] x_{start+r}
+
+
+#: Block shapes by the number of vector registers (measured: see the module docstring).
+REGISTER_BLOCKS = {
+    32: RegisterBlock(scores=block_scores_4x4, products=add_block_products_4x4),
+    16: RegisterBlock(scores=block_scores_2x5, products=add_block_products_4x2),
+}
+
+
+def host_register_file() -> int:
+    """Vector registers of the CPU Numba compiles for: 32 with AVX-512, 16 otherwise."""
+    return 32 if llvmlite.binding.get_host_cpu_features().get("avx512f", False) else 16
+
+
+#: The host's pair, bound once: the softmax pass calls these names. Numba compiles
+#: and caches per CPU (its cache key holds the CPU's name and features), so a cache
+#: made on one machine never hands another the other shape's code.
+block_scores, add_block_products = REGISTER_BLOCKS[host_register_file()]

@@ -451,3 +451,19 @@ def test_small_data_race_runs_every_implementation_to_the_optimum(tmp_path, monk
     assert json.loads((tmp_path / "small.json").read_text())["rows"] == rows
     if "sklearnex-lbfgs" not in names:
         assert "sklearnex-lbfgs: scikit-learn-intelex is not installed" in capsys.readouterr().err
+
+
+def test_small_gemm_shapes_benchmark_times_every_shape_and_blas(tmp_path):
+    """benchmarks/small_gemm_shapes.py at a tiny size: both products for each register
+    block shape and for BLAS, each timed, the record written."""
+    pytest.importorskip("numba")
+    from benchmarks import small_gemm_shapes
+    from fastlr.kernels import numba_small_gemm
+
+    records = small_gemm_shapes.main(["--rows", "2000", "--block", "16", "--repeats", "1",
+                                      "--output", str(tmp_path / "shapes.json")])
+    assert len(records) == 2 * (len(numba_small_gemm.REGISTER_BLOCKS) + 1)
+    assert {record["product"] for record in records} == {"scores", "products"}
+    assert sum("[host]" in record["shape"] for record in records) == 2
+    assert all(record["seconds"] > 0 for record in records)
+    assert json.loads((tmp_path / "shapes.json").read_text())["records"] == records

@@ -520,10 +520,14 @@ def test_fused_second_order_passes_match_the_generic_ones(m, dtype, weighted):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_classes", [1, 3, 4, 5, 10, 13])
 @pytest.mark.parametrize("count", [1, 3, 4, 9])
-def test_small_gemm_block_products_match_numpy(dtype, n_classes, count):
-    """The register-blocked softmax products (groups of 4 classes and rows, and the
-    left-over classes and rows) against NumPy's products on the same block."""
+@pytest.mark.parametrize("registers", [32, 16])
+def test_small_gemm_block_products_match_numpy(dtype, n_classes, count, registers):
+    """Each register file's block products (their groups of classes and rows, and the
+    left-over classes and rows) against NumPy's products on the same block: the
+    shape the host does not use is tested too, its code being plain Numba."""
     from fastlr.kernels import numba_small_gemm
+
+    block = numba_small_gemm.REGISTER_BLOCKS[registers]
 
     rng = np.random.default_rng(n_classes * 100 + count)
     n, start = 17, 2
@@ -531,10 +535,10 @@ def test_small_gemm_block_products_match_numpy(dtype, n_classes, count):
     W = rng.standard_normal((n_classes, n)).astype(dtype)
     tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     Z = np.full((n_classes, count + 2), np.nan, dtype=dtype)
-    numba_small_gemm.block_scores(X, W, start, count, Z)
+    block.scores(X, W, start, count, Z)
     np.testing.assert_allclose(Z[:, :count], W @ X[start : start + count].T, **tolerance)
     assert np.isnan(Z[:, count:]).all()  # nothing written past the block
     R = rng.standard_normal((n_classes, count + 2)).astype(dtype)
     P = np.ones((n_classes, n), dtype=dtype)
-    numba_small_gemm.add_block_products(X, R, start, count, P)
+    block.products(X, R, start, count, P)
     np.testing.assert_allclose(P, 1 + R[:, :count] @ X[start : start + count], **tolerance)
