@@ -27,7 +27,6 @@ not slow down alike.
 import argparse
 import os
 import pathlib
-import platform
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from fastlr import get_backend
+from fastlr.bench.report import machine
 from fastlr.outputs import write_json
 
 N_FEATURES = 100
@@ -92,7 +92,7 @@ def run(m, repeats):
             "vs_one_float64_read": seconds / read64,
         })
     return {"m": m, "n": N_FEATURES, "classes": N_CLASSES, "repeats": repeats, "cpus": os.cpu_count(),
-            "python": platform.python_version(), "load_average": [min(loads), max(loads)], "results": rows}
+            "machine": machine(), "load_average": [min(loads), max(loads)], "results": rows}
 
 
 def main(argv=None):
@@ -102,7 +102,7 @@ def main(argv=None):
     parser.add_argument("--output", type=pathlib.Path)
     args = parser.parse_args(argv)
     record = run(args.m, args.repeats)
-    print(f"m={record['m']} n={record['n']} K={record['classes']}, median of {record['repeats']} interleaved rounds, "
+    print(f"{record['machine']['cpu']}: m={record['m']} n={record['n']} K={record['classes']}, median of {record['repeats']} interleaved rounds, "
           f"load average {record['load_average'][0]:.1f}-{record['load_average'][1]:.1f} on {record['cpus']} CPUs")
     for row in record["results"]:
         print(f"{row['case']:<36}{row['seconds'] * 1e3:9.1f} ms  {row['vs_one_X_at_w']:5.2f}x one X @ w of its dtype  "

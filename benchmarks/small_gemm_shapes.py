@@ -16,13 +16,13 @@ shape the host uses is marked. Its figures chose the shape per register file
 """
 
 import argparse
-import platform
 import statistics
 import time
 
 import numpy as np
 from numba import njit
 
+from fastlr.bench.report import machine
 from fastlr.kernels import numba_small_gemm
 from fastlr.outputs import write_json
 
@@ -93,12 +93,12 @@ def main(argv=None) -> list:
     parser.add_argument("--output", default=None)
     args = parser.parse_args(argv)
     records = measure(args.dtype, args.rows, args.block, args.repeats)
-    print(f"{platform.processor() or platform.machine()}, host register file: {numba_small_gemm.host_register_file()}; "
+    print(f"{machine()['cpu']}, host register file: {numba_small_gemm.host_register_file()}; "
           f"K={N_CLASSES} n={N_FEATURES} {args.dtype}, block of {args.block} rows in cache, median of {args.repeats}")
     for record in records:
         print(f"{record['product']:9s} {record['shape']:38s} {1e3 * record['seconds']:7.1f} ms per {record['rows']} rows")
     if args.output:
-        write_json(args.output, {"machine": platform.platform(), "records": records})
+        write_json(args.output, {"machine": machine(), "records": records})
         print(f"wrote {args.output}")
     return records
 

@@ -467,3 +467,19 @@ def test_small_gemm_shapes_benchmark_times_every_shape_and_blas(tmp_path):
     assert sum("[host]" in record["shape"] for record in records) == 2
     assert all(record["seconds"] > 0 for record in records)
     assert json.loads((tmp_path / "shapes.json").read_text())["records"] == records
+
+
+def test_cpu_kernel_roofs_benchmark_reports_every_case_against_both_roofs(tmp_path):
+    """benchmarks/cpu_kernel_roofs.py at a small m: the roofs and the five passes, each
+    against one X @ w of its dtype and one float64 read, and the CPU it ran on."""
+    pytest.importorskip("numba")
+    from benchmarks import cpu_kernel_roofs
+
+    output = tmp_path / "roofs.json"
+    assert cpu_kernel_roofs.main(["--m", "20000", "--repeats", "1", "--output", str(output)]) == 0
+    record = json.loads(output.read_text())
+    cases = {row["case"]: row for row in record["results"]}
+    assert len(cases) == 7 and cases["float64 X @ w"]["vs_one_X_at_w"] == 1.0
+    float64_roofs = [cases["float64 X @ w"], cases["float64 X.sum() threaded"]]
+    assert min(row["vs_one_float64_read"] for row in float64_roofs) == 1.0  # the faster of the two
+    assert all(row["seconds"] > 0 for row in cases.values()) and record["machine"]["cpu"]

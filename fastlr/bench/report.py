@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
+import llvmlite.binding
 import numba
 import numpy as np
 
@@ -108,10 +109,14 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
-def _machine() -> dict:
+def machine() -> dict:
+    """What a record was measured on. ``cpu`` is the CPU as LLVM (so Numba) names it,
+    ``znver3`` or ``cascadelake``: ``platform.processor()`` says only ``x86_64`` on Linux,
+    and which CPU it was decides which register blocks the kernels use."""
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu": llvmlite.binding.get_host_cpu_name(),
         "cpu_count": os.cpu_count(),
         "numba_threads": numba.config.NUMBA_NUM_THREADS,
         "python": platform.python_version(),
@@ -122,7 +127,7 @@ def _machine() -> dict:
 
 
 def write_json(path: Path, rows, settings: dict) -> None:
-    document = {"machine": _machine(), "settings": settings, "rows": [asdict(r) for r in rows]}
+    document = {"machine": machine(), "settings": settings, "rows": [asdict(r) for r in rows]}
     text = json.dumps(document, indent=2) + "\n"
     with atomic_write(path) as file:
         file.write(text)
