@@ -117,14 +117,15 @@ def weight_total(sample_weight, lo, hi):
 
 
 @njit(**_jit)
-def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums):
+def binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums, curvature, with_curvature):
     """Fused pass over rows [lo, hi) of the binary problem, in blocks of ``block_rows``.
 
     Per block: the margins (X from memory), then every row's loss and residual
-    at once (:func:`fastlr.kernels.numba_math.logistic_block`, vectorized),
-    then, while the block is in cache, its gradient contribution. Writes
-    ``gradient`` (n,) = Σ s_i r_i x_i (when ``with_gradient``) and ``sums`` (3,) =
-    (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i), all float64, with r_i = σ(z_i) − y_i.
+    (and curvature) at once (:func:`fastlr.kernels.numba_math.logistic_block`,
+    vectorized), then, while the block is in cache, its gradient contribution.
+    Writes ``gradient`` (n,) = Σ s_i r_i x_i (when ``with_gradient``) and ``sums`` (3,) =
+    (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i), all float64, with r_i = σ(z_i) − y_i, and when
+    ``with_curvature`` curvature[i] = s_i σ(z_i)(1 − σ(z_i)) (float64, (m,), rows lo..hi).
     An empty ``sample_weight`` means all weights are 1.
     """
     n = X.shape[1]
@@ -132,7 +133,6 @@ def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gr
     losses = np.empty(block_rows)
     residual = np.empty(block_rows, dtype=X.dtype)
     partial = np.empty(n, dtype=X.dtype)
-    unused = np.empty(0)
     for j in range(n):
         gradient[j] = 0.0
     loss_sum = 0.0
@@ -140,7 +140,8 @@ def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gr
     for start in range(lo, hi, block_rows):
         count = min(block_rows, hi - start)
         block_margins(X, w, b, start, count, margins)
-        numba_math.logistic_block(margins, y, sample_weight, start, count, losses, residual, unused, False)
+        block_curvature = curvature[start : start + count] if with_curvature else curvature
+        numba_math.logistic_block(margins, y, sample_weight, start, count, losses, residual, block_curvature, with_curvature)
         for r in range(count):
             loss_sum += losses[r]
             residual_sum += residual[r]
@@ -149,6 +150,12 @@ def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gr
     sums[0] = loss_sum
     sums[1] = residual_sum
     sums[2] = weight_total(sample_weight, lo, hi)
+
+
+@njit(**_jit)
+def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums):
+    """:func:`binary_blocks` without the curvature: the loss (and gradient) of rows [lo, hi)."""
+    binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums, np.empty(0), False)
 
 
 @njit(**_jit)
@@ -521,10 +528,14 @@ class NumbaBackend(Backend):
         m, n = X.shape
         dtype = X.dtype
         curvature = np.empty(m)
-        inputs = (X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype))
-        gradient, (loss, residual, weight) = self._reduce(
-            second_order().binary_curvature_rows, m, inputs, [(n,), (3,)], per_row=(curvature,)
+        inputs = (
+            X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype),
+            block_rows(n, dtype.itemsize, m),
         )
+        with blas_threads_limited(1):  # one GEMV per block, one thread per row range
+            gradient, (loss, residual, weight) = self._reduce(
+                second_order().binary_curvature_rows, m, inputs, [(n,), (3,)], per_row=(curvature,)
+            )
         curvature /= weight
         return dtype.type(loss / weight), (gradient / weight).astype(dtype), dtype.type(residual / weight), curvature
 

@@ -1,9 +1,9 @@
 """Fused Numba passes for Newton-CG: the curvature with the gradient, and Hessian-vector products.
 
-Four passes, each one read of X, row by row, with the row in L1 for all its
-uses (the conventions of :mod:`fastlr.kernels.numba_common`: float64
-accumulators, products of X with a vector in X's dtype, an empty
-``sample_weight`` for unit weights):
+Four passes, each one read of X, the first in blocks of rows as ``cost_gradient``,
+the others row by row with the row in L1 for all its uses (the conventions of
+:mod:`fastlr.kernels.numba_common`: float64 accumulators, products of X with a
+vector in X's dtype, an empty ``sample_weight`` for unit weights):
 
 - ``binary_curvature``: the binary loss and gradient and the diagonal
   d_i = s_i p_i (1 − p_i) / Σs of the Hessian's data term, written per row;
@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from fastlr.kernels import numba_build
-from fastlr.kernels.numba_common import class_index, logistic_loss_residual, row_margins
+from fastlr.kernels.numba_common import binary_blocks, class_index, row_margins
 from fastlr.kernels.numba_prefetch import prefetch_row, rows_ahead
 
 #: ``nogil``: numba-parallel runs the row ranges on Python threads.
@@ -34,39 +34,17 @@ _jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_m
 
 # -- row passes --------------------------------------------------------------------------
 @njit(**_jit)
-def binary_curvature_rows(X, y, w, b, sample_weight, lo, hi, gradient, sums, curvature):
+def binary_curvature_rows(X, y, w, b, sample_weight, block_rows, lo, hi, gradient, sums, curvature):
     """Rows [lo, hi): writes ``gradient`` (n,) = Σ s_i r_i x_i, ``sums`` (3,) =
     (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i) and curvature[i] = s_i p_i (1 − p_i) (not yet divided by Σs).
 
-    p_i = r_i + y_i and 1 − p_i = (1 − y_i) − r_i are exact where they matter:
-    for y = 1, 1 − p = −r is the exact difference; p's absolute error (1e-16)
-    is far below any curvature that counts.
+    The blocked pass of ``cost_gradient`` (:func:`~fastlr.kernels.numba_common.binary_blocks`)
+    with the curvature written too, as e/(1 + e)² from e = e^{−|z|}: exact for confident
+    rows, where p (1 − p) would round. Row by row with libm's exp and log, as it was,
+    this pass took 2.7x the time of ``cost_gradient`` in float32 (356 against 133 ms at
+    4·10⁶ × 100 on the 2-core Zen 3).
     """
-    n = X.shape[1]
-    weighted = sample_weight.shape[0] > 0
-    gradient[:] = 0.0
-    loss_sum = 0.0
-    residual_sum = 0.0
-    weight_sum = 0.0
-    ahead = rows_ahead(X)
-    for i in range(lo, hi):
-        prefetch_row(X, i + ahead)
-        z = b
-        for j in range(n):
-            z += X[i, j] * w[j]
-        label = np.float64(y[i])
-        loss, residual = logistic_loss_residual(np.float64(z), label)
-        s = np.float64(sample_weight[i]) if weighted else 1.0
-        curvature[i] = s * (residual + label) * ((1.0 - label) - residual)
-        loss_sum += s * loss
-        weight_sum += s
-        residual *= s
-        residual_sum += residual
-        for j in range(n):
-            gradient[j] += residual * X[i, j]
-    sums[0] = loss_sum
-    sums[1] = residual_sum
-    sums[2] = weight_sum
+    binary_blocks(X, y, w, b, sample_weight, block_rows, True, lo, hi, gradient, sums, curvature, True)
 
 
 @njit(**_jit)
