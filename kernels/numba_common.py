@@ -223,7 +223,8 @@ def class_index(label, n_classes):
 
 
 @njit(**_jit)
-def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums):
+def softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums,
+                   probabilities, with_probabilities):
     """Fused pass over rows [lo, hi) of the multinomial problem, two small GEMMs per block.
 
     Per block of ``block_rows`` rows X_B, classes along the first axis so that
@@ -240,7 +241,8 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
        (:func:`~fastlr.kernels.numba_small_gemm.add_block_products`).
 
     Writes ``gradient`` (K, n) = Σ s_i r_ik x_i and ``gradient_b`` (K,) = Σ s_i r_ik
-    (when ``with_gradient``) and ``sums`` (2,) = (Σ s_i loss_i, Σ s_i), float64.
+    (when ``with_gradient``) and ``sums`` (2,) = (Σ s_i loss_i, Σ s_i), float64, and
+    when ``with_probabilities`` probabilities[i, k] = p_ik ((m, K) in X's dtype, rows lo..hi).
     A label outside 0..K-1, or not a whole number, is never used as an index: its row
     makes the loss NaN.
     """
@@ -285,6 +287,10 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
         numba_math.log1p_block(others, count, log_total)
         for r in range(count):
             loss_sum += weights[r] * (log_total[r] - label_margin[r])
+        if with_probabilities:
+            for r in range(count):
+                for k in range(n_classes):
+                    probabilities[start + r, k] = E[k, r] / total[r]
         if with_gradient:
             for r in range(count):
                 total[r] = weights[r] / total[r]  # s_i / Σ_k e^{z_k − max}
@@ -303,6 +309,15 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
                 gradient_b[k] += residual_sum
     sums[0] = loss_sum
     sums[1] = weight_total(sample_weight, lo, hi)
+
+
+
+@njit(**_jit)
+def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums):
+    """:func:`softmax_blocks` without the probabilities: the loss (and gradient) of rows [lo, hi)."""
+    no_probabilities = np.empty((0, W.shape[0]), dtype=X.dtype)
+    softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums,
+                   no_probabilities, False)
 
 
 def binary_margins(X, w, b, lo, hi, out):
@@ -551,8 +566,9 @@ class NumbaBackend(Backend):
         W, b = as_matrix(W, b, dtype)
         n_classes = W.shape[0]
         probabilities = np.empty((m, n_classes), dtype=dtype)
+        inputs = (X, y, W, b, as_weights(sample_weight, dtype), block_rows(n, dtype.itemsize, m))
         gradient, gradient_b, (loss, weight) = self._reduce(
-            second_order().softmax_probability_rows, m, (X, y, W, b, as_weights(sample_weight, dtype)),
+            second_order().softmax_probability_rows, m, inputs,
             [(n_classes, n), (n_classes,), (2,)], per_row=(probabilities,),
         )
         return (

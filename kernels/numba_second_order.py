@@ -1,7 +1,9 @@
 """Fused Numba passes for Newton-CG: the curvature with the gradient, and Hessian-vector products.
 
-Four passes, each one read of X, the first in blocks of rows as ``cost_gradient``,
-the others row by row with the row in L1 for all its uses (the conventions of
+Four passes, each one read of X: the curvature and probability passes are the
+blocked passes of ``cost_gradient`` and ``softmax_cost_gradient`` that also write
+their per-row output, the Hessian products go row by row with the row in L1 for
+all its uses (the conventions of
 :mod:`fastlr.kernels.numba_common`: float64 accumulators, products of X with a
 vector in X's dtype, an empty ``sample_weight`` for unit weights):
 
@@ -25,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from fastlr.kernels import numba_build
-from fastlr.kernels.numba_common import binary_blocks, class_index, row_margins
+from fastlr.kernels.numba_common import binary_blocks, row_margins, softmax_blocks
 from fastlr.kernels.numba_prefetch import prefetch_row, rows_ahead
 
 #: ``nogil``: numba-parallel runs the row ranges on Python threads.
@@ -68,49 +70,17 @@ def binary_hessian_product_rows(X, curvature, v, v_b, lo, hi, product, total):
 
 
 @njit(**_jit)
-def softmax_probability_rows(X, y, W, b, sample_weight, lo, hi, gradient, gradient_b, sums, probabilities):
+def softmax_probability_rows(X, y, W, b, sample_weight, block_rows, lo, hi, gradient, gradient_b, sums, probabilities):
     """Rows [lo, hi) of the softmax loss: writes ``gradient`` (K, n), ``gradient_b`` (K,),
     ``sums`` (2,) = (Σ s_i ℓ_i, Σ s_i) and the probabilities p_ik of these rows.
-    The loss log1p(Σ_k e^{z_k − t} − 1) − (z_y − t), t = max_k z_k, keeps a confident
-    row's digits. A label outside 0..K-1, or not a whole number, makes the loss NaN and
-    is never used as an index."""
-    n_classes, n = W.shape
-    weighted = sample_weight.shape[0] > 0
-    z = np.empty(n_classes)
-    gradient[:, :] = 0.0
-    gradient_b[:] = 0.0
-    loss_sum = 0.0
-    weight_sum = 0.0
-    for i in range(lo, hi):
-        row_margins(X, W, b, i, z)
-        top = z.max()
-        others = 0.0  # Σ_k e^{z_k − t} − 1, formed without the subtraction (see softmax_rows)
-        ties = 0.0
-        for k in range(n_classes):
-            z[k] -= top
-            e = np.exp(z[k])
-            below = z[k] < 0.0
-            others += e if below else e - 1.0
-            ties += 0.0 if below else 1.0
-        log_total = np.log1p(others + (ties - 1.0))
-        label = class_index(y[i], n_classes)
-        valid = label >= 0
-        s = np.float64(sample_weight[i]) if weighted else 1.0
-        if valid:
-            loss_sum += s * (log_total - z[label])
-            weight_sum += s
-        else:
-            loss_sum = np.nan
-        for k in range(n_classes):
-            probability = np.exp(z[k] - log_total)
-            probabilities[i, k] = probability
-            if valid:
-                residual = s * (probability - 1.0 if k == label else probability)
-                gradient_b[k] += residual
-                for j in range(n):
-                    gradient[k, j] += residual * X[i, j]
-    sums[0] = loss_sum
-    sums[1] = weight_sum
+
+    The blocked pass of ``softmax_cost_gradient``
+    (:func:`~fastlr.kernels.numba_common.softmax_blocks`) with p_ik = e^{z_k − t} / Σ_k e^{z_k − t}
+    written too. Row by row with libm's exp, as it was, this pass took 2.7x the time of
+    ``softmax_cost_gradient`` in float64 and 3.7x in float32 (797 and 917 ms against 293
+    and 246 ms at 2·10⁶ × 100, K = 10, on the 2-core Zen 3).
+    """
+    softmax_blocks(X, y, W, b, sample_weight, block_rows, True, lo, hi, gradient, gradient_b, sums, probabilities, True)
 
 
 @njit(**_jit)
