@@ -294,7 +294,7 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
             self.feature_names_in_ = data.feature_names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        message = training.convergence_message(plan, trained, data)
+        message = training.convergence_message(plan, trained, data) or training.unresolved_margins_message(trained, data)
         if message is not None:
             warn_at_caller(message, ConvergenceWarning)
         return self

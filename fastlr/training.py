@@ -388,6 +388,40 @@ def _situation_advice(plan, result, data):
     return advice
 
 
+#: Above this bound on the rounding of a margin x·w in X's dtype, a row's residual σ(z) − y
+#: can be off by O(1), so a gradient measured in that dtype proves nothing.
+MARGIN_ROUNDING_LIMIT = 0.5
+#: Below this eps·‖w‖₁ the bound cannot reach the limit for any X within float range that a
+#: fit would accept, in practice: the extra pass over X for max |x| is skipped.
+MARGIN_CHECK_FROM = 1e-4
+
+
+def unresolved_margins_message(trained, data):
+    """The ConvergenceWarning text when the coefficients grew so large that X's dtype cannot
+    resolve the margins, else None.
+
+    The rounding of x_i·w in X's dtype is bounded by eps · max|x| · ‖w‖₁; above
+    :data:`MARGIN_ROUNDING_LIMIT` the gradient the solver measured (in that dtype) can read
+    below ``tol`` far from any optimum. Seen: penalty=None on separable float32 data, where
+    Newton-CG's coefficients grew to 1e11 and the float32 residuals all rounded to zero,
+    while the float64 gradient at that point was 28.
+    """
+    eps = float(np.finfo(data.dtype).eps)
+    coef_l1 = float(np.max(np.abs(np.asarray(trained.coef, dtype=np.float64)).sum(axis=-1)))
+    if not eps * coef_l1 > MARGIN_CHECK_FROM:
+        return None
+    X = data.X
+    largest = float(data.backend.to_host(abs(X).max())) if hasattr(X, "toarray") else max(float(X.max()), -float(X.min()))
+    bound = eps * largest * coef_l1
+    if not bound > MARGIN_ROUNDING_LIMIT:
+        return None
+    return (
+        f"the coefficients grew to an L1 norm of {coef_l1:.3g}, where {data.dtype} rounds the margins x·w by up to "
+        f"{bound:.3g}: the gradient measured in {data.dtype}, which met tol, cannot be trusted there. The classes "
+        "may be separable: use a penalty (a finite C), or float64 data."
+    )
+
+
 def convergence_message(plan, trained, data=None):
     """The ConvergenceWarning text when some sub-problem did not converge, else None.
 

@@ -703,3 +703,26 @@ def test_any_problem_ends_in_a_finite_model_or_a_clear_error(problem):
         # The kernels' gradient is exact to the rounding of a residual σ(z) − y in X's dtype, times |x|.
         rounding = 4 * np.finfo(X.dtype).eps * max(1.0, float(np.abs(X).max()))
         assert measured <= 1.05 * params["tol"] + rounding, (measured, params)
+
+
+def test_separable_float32_fit_whose_margins_float32_cannot_resolve_warns():
+    """Hypothesis's find: penalty=None on two separable float32 rows (numpy backend; numba's
+    Newton-CG stops earlier, at a point that meets tol in float64 too). The coefficients
+    grow to ~1e11, every float32 residual rounds to zero and the float32 gradient meets tol,
+    while the float64 gradient at that point is 28: the fit must not pass as converged."""
+    backend = "numpy"
+    X = np.array([[34.55842, 82.16181], [33.04371, -130.31572]], dtype=np.float32)
+    y, sample_weight = np.array([0, 1]), np.array([4.29093184, 8.29425568])
+    with pytest.warns(ConvergenceWarning, match="float32 rounds the margins .* cannot be trusted"):
+        model = fastlr.fit(X, y, sample_weight=sample_weight, penalty=None, tol=1e-6, backend=backend)
+    assert np.abs(model.coef_).sum() > 1e6  # the growth the warning names
+    assert _optimality(model, X, y, sample_weight) > 1.0  # and the float64 gradient is far from zero
+
+
+def test_well_posed_float32_fit_does_not_warn_about_margins():
+    """The margin check stays silent on an ordinary penalized float32 fit (breast cancer, standardized)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fastlr.fit(X, y, backend="numpy", tol=1e-4)
