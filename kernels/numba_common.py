@@ -132,6 +132,8 @@ def binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, 
     margins = np.empty(block_rows)
     losses = np.empty(block_rows)
     residual = np.empty(block_rows, dtype=X.dtype)
+    weights = np.ones(block_rows)
+    scratch = np.empty(block_rows)  # the curvatures, when the caller does not keep them
     partial = np.empty(n, dtype=X.dtype)
     for j in range(n):
         gradient[j] = 0.0
@@ -140,8 +142,9 @@ def binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, 
     for start in range(lo, hi, block_rows):
         count = min(block_rows, hi - start)
         block_margins(X, w, b, start, count, margins)
-        block_curvature = curvature[start : start + count] if with_curvature else curvature
-        numba_math.logistic_block(margins, y, sample_weight, start, count, losses, residual, block_curvature, with_curvature)
+        numba_math.block_weights(sample_weight, start, count, weights)
+        block_curvature = curvature[start : start + count] if with_curvature else scratch
+        numba_math.logistic_block(margins, y, weights, start, count, losses, residual, block_curvature)
         for r in range(count):
             loss_sum += losses[r]
             residual_sum += residual[r]
@@ -174,6 +177,7 @@ def hessian_rows(X, y, w, b, sample_weight, block_rows, lo, hi, gradient, gram, 
     losses = np.empty(block_rows)
     residual = np.empty(block_rows, dtype=X.dtype)
     curvature = np.empty(block_rows)
+    sample_weights = np.ones(block_rows)
     weights = np.empty(block_rows, dtype=X.dtype)
     partial = np.empty(n, dtype=X.dtype)
     scaled = np.empty((block_rows, n), dtype=X.dtype)
@@ -189,7 +193,8 @@ def hessian_rows(X, y, w, b, sample_weight, block_rows, lo, hi, gradient, gram, 
     for start in range(lo, hi, block_rows):
         count = min(block_rows, hi - start)
         block_margins(X, w, b, start, count, margins)
-        numba_math.logistic_block(margins, y, sample_weight, start, count, losses, residual, curvature, True)
+        numba_math.block_weights(sample_weight, start, count, sample_weights)
+        numba_math.logistic_block(margins, y, sample_weights, start, count, losses, residual, curvature)
         for r in range(count):
             loss_sum += losses[r]
             residual_sum += residual[r]
