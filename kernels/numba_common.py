@@ -316,7 +316,6 @@ def softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi,
     sums[1] = weight_total(sample_weight, lo, hi)
 
 
-
 @njit(**_jit)
 def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums):
     """:func:`softmax_blocks` without the probabilities: the loss (and gradient) of rows [lo, hi)."""

@@ -47,6 +47,49 @@ _jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_m
 GROUP = 4
 
 
+# The tails of the register blocks, shared and called (not inlined): for K = 10 and
+# blocks of whole groups of rows they never run, and they stay out of the code that LLVM
+# schedules for the blocked loops.
+@njit(**_jit)
+def scores_row_by_row(X, W, start, first, count, Z):
+    """Z[k, r] = x_{start+r} · W_k for first ≤ r < count: rows left over from the groups."""
+    n_classes, n = W.shape
+    for r in range(first, count):
+        i = start + r
+        for k in range(n_classes):
+            a = X.dtype.type(0)
+            for j in range(n):
+                a += X[i, j] * W[k, j]
+            Z[k, r] = a
+
+
+@njit(**_jit)
+def products_row_by_row(X, R, start, first, count, P):
+    """P[k, :] += R[k, r] x_{start+r} for first ≤ r < count: rows left over from the groups."""
+    n_classes, n = P.shape
+    for r in range(first, count):
+        i = start + r
+        for k in range(n_classes):
+            c = R[k, r]
+            for j in range(n):
+                P[k, j] += c * X[i, j]
+
+
+@njit(**_jit)
+def products_four_rows(X, R, start, r, first_class, P):
+    """P[k, :] += Σ_{q < 4} R[k, r + q] x_{start+r+q} for the classes k ≥ first_class
+    left over from the groups of classes."""
+    n_classes, n = P.shape
+    i = start + r
+    for k in range(first_class, n_classes):
+        c0 = R[k, r]
+        c1 = R[k, r + 1]
+        c2 = R[k, r + 2]
+        c3 = R[k, r + 3]
+        for j in range(n):
+            P[k, j] += (c0 * X[i, j] + c1 * X[i + 1, j]) + (c2 * X[i + 2, j] + c3 * X[i + 3, j])
+
+
 @njit(**_jit)
 def block_scores_4x4(X, W, start, count, Z):
     """Z[k, r] = x_{start+r} · W_k for r < count and every class k.
@@ -102,14 +145,7 @@ def block_scores_4x4(X, W, start, count, Z):
             Z[k, r + 2] = a2
             Z[k, r + 3] = a3
         r += GROUP
-    while r < count:
-        i = start + r
-        for k in range(n_classes):
-            a = zero
-            for j in range(n):
-                a += X[i, j] * W[k, j]
-            Z[k, r] = a
-        r += 1
+    scores_row_by_row(X, W, start, r, count, Z)
 
 
 @njit(**_jit)
@@ -140,21 +176,9 @@ def add_block_products_4x4(X, R, start, count, P):
                 P[k + 1, j] += (c10 * x0 + c11 * x1) + (c12 * x2 + c13 * x3)
                 P[k + 2, j] += (c20 * x0 + c21 * x1) + (c22 * x2 + c23 * x3)
                 P[k + 3, j] += (c30 * x0 + c31 * x1) + (c32 * x2 + c33 * x3)
-        for k in range(grouped, n_classes):
-            c0 = R[k, r]
-            c1 = R[k, r + 1]
-            c2 = R[k, r + 2]
-            c3 = R[k, r + 3]
-            for j in range(n):
-                P[k, j] += (c0 * X[i, j] + c1 * X[i + 1, j]) + (c2 * X[i + 2, j] + c3 * X[i + 3, j])
+        products_four_rows(X, R, start, r, grouped, P)
         r += GROUP
-    while r < count:
-        i = start + r
-        for k in range(n_classes):
-            c = R[k, r]
-            for j in range(n):
-                P[k, j] += c * X[i, j]
-        r += 1
+    products_row_by_row(X, R, start, r, count, P)
 
 
 @njit(**_jit)
@@ -198,14 +222,7 @@ def block_scores_2x5(X, W, start, count, Z):
             Z[k, r] = a0
             Z[k, r + 1] = a1
         r += 2
-    while r < count:
-        i = start + r
-        for k in range(n_classes):
-            a = zero
-            for j in range(n):
-                a += X[i, j] * W[k, j]
-            Z[k, r] = a
-        r += 1
+    scores_row_by_row(X, W, start, r, count, Z)
 
 
 @njit(**_jit)
@@ -228,21 +245,9 @@ def add_block_products_4x2(X, R, start, count, P):
                 x3 = X[i + 3, j]
                 P[k, j] += (c00 * x0 + c01 * x1) + (c02 * x2 + c03 * x3)
                 P[k + 1, j] += (c10 * x0 + c11 * x1) + (c12 * x2 + c13 * x3)
-        for k in range(grouped, n_classes):
-            c0 = R[k, r]
-            c1 = R[k, r + 1]
-            c2 = R[k, r + 2]
-            c3 = R[k, r + 3]
-            for j in range(n):
-                P[k, j] += (c0 * X[i, j] + c1 * X[i + 1, j]) + (c2 * X[i + 2, j] + c3 * X[i + 3, j])
+        products_four_rows(X, R, start, r, grouped, P)
         r += 4
-    while r < count:
-        i = start + r
-        for k in range(n_classes):
-            c = R[k, r]
-            for j in range(n):
-                P[k, j] += c * X[i, j]
-        r += 1
+    products_row_by_row(X, R, start, r, count, P)
 
 
 class RegisterBlock(NamedTuple):
