@@ -5,8 +5,9 @@ cache (4 blocks, cycled) is multiplied as the softmax pass multiplies it,
 ``--rows`` rows in all, round after round (median of ``--repeats``):
 
 - scores Zᵀ = W X_Bᵀ: each shape of
-  :data:`fastlr.kernels.numba_small_gemm.REGISTER_BLOCKS`, and NumPy's ``W @ X_B.T``;
-- products P += R X_B: the same.
+  :data:`fastlr.kernels.numba_small_gemm.SCORE_BLOCKS`, and NumPy's ``W @ X_B.T``;
+- products P += R X_B: the vector-register tiles of
+  :func:`~fastlr.kernels.numba_small_gemm.add_block_products`, and NumPy's ``R @ X_B``.
 
 Run it with one thread (``NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``); the
 shape the host uses is marked. Its figures chose the shape per register file
@@ -62,11 +63,11 @@ def measure(dtype="float64", rows=2_000_000, block=80, repeats=5, seed=0) -> lis
     rounds = max(1, rows // (BLOCKS_IN_CACHE * block))
     host = numba_small_gemm.host_register_file()
     cases = {}
-    for registers, shape in numba_small_gemm.REGISTER_BLOCKS.items():
-        label = f"{registers} registers ({shape.scores.__name__.rsplit('_', 1)[1]} / {shape.products.__name__.rsplit('_', 1)[1]})"
-        label += " [host]" if registers == host else ""
-        cases[("scores", label)] = lambda s=shape: _cycle(s.scores, X, W, block, rounds, Z)
-        cases[("products", label)] = lambda s=shape: _cycle(s.products, X, R, block, rounds, P)
+    for registers, scores in numba_small_gemm.SCORE_BLOCKS.items():
+        label = f"{registers} registers ({scores.__name__.rsplit('_', 1)[1]})" + (" [host]" if registers == host else "")
+        cases[("scores", label)] = lambda s=scores: _cycle(s, X, W, block, rounds, Z)
+    tile = f"{numba_small_gemm.PRODUCT_CLASSES} classes x {numba_small_gemm.PRODUCT_VECTORS} vectors [host]"
+    cases[("products", tile)] = lambda: _cycle(numba_small_gemm.add_block_products, X, R, block, rounds, P)
     cases[("scores", "BLAS (NumPy)")] = lambda: _numpy_scores(X, W, block, rounds, Z)
     cases[("products", "BLAS (NumPy)")] = lambda: _numpy_products(X, R, block, rounds, P)
     for run in cases.values():  # compile outside the timed rounds

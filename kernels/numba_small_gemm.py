@@ -7,35 +7,38 @@ gradient R X_B (K × n). With K = 10 these are GEMMs of a shape (10 × 100 ×
 (27 GFLOP/s of float64 on a Zen 5 core, whose OpenBLAS build runs its AVX2
 kernels), and the two products were 90% of the pass.
 
-Both products here are loops over the columns j that LLVM vectorizes, with the
-work per column blocked so that each load feeds several multiply-adds. How many
+The scores are loops over the columns j that LLVM vectorizes, with the work
+per column blocked so that each load feeds several multiply-adds. How many
 running sums a block can keep depends on the vector registers, so there is one
-block shape per register file (:data:`REGISTER_BLOCKS`, picked for the host by
+block shape per register file (:data:`SCORE_BLOCKS`, picked for the host by
 :func:`host_register_file`):
 
-* 32 registers (AVX-512, a Zen 5): scores 4 rows × 4 classes (16 running sums
-  plus 8 loads), 150 ms per 4·10⁶ rows of 100 float64 against BLAS's 310 ms on
-  one core; products 4 rows × 4 classes, 150 ms against BLAS's 300 ms.
-* 16 registers (AVX2, a Zen 3): those 4 × 4 blocks spill. Scores 2 rows × 5
-  classes (10 sums plus 7 loads): 166 ms per 2·10⁶ rows of 100 float64, the
-  block in cache, against 246 ms for 4 × 4 and 255 ms for BLAS; products
-  4 rows × 2 classes: 168 ms against 207 ms for 4 × 4 and 277 ms for BLAS
-  (one core, K = 10, blocks of 160 rows, same run; at 80 rows the product
-  shapes tied, 231 and 222 ms, the machine's load moving);
-  ``benchmarks/small_gemm_shapes.py``.
+* 32 registers (AVX-512, a Zen 5): 4 rows × 4 classes (16 running sums plus
+  8 loads), 150 ms per 4·10⁶ rows of 100 float64 against BLAS's 310 ms on
+  one core.
+* 16 registers (AVX2, a Zen 3): that 4 × 4 block spills. 2 rows × 5 classes
+  (10 sums plus 7 loads): 166 ms per 2·10⁶ rows of 100 float64, the block in
+  cache, against 246 ms for 4 × 4 and 255 ms for BLAS (one core, K = 10,
+  blocks of 160 rows, same run); ``benchmarks/small_gemm_shapes.py``.
+
+The products P += R X_B sum over the block's rows, an axis that no loop of
+scalar code can keep in registers for LLVM: they are tiles of 5 classes × 2
+vectors of columns written as LLVM vector code
+(:mod:`~fastlr.kernels.numba_vector_tiles`), one shape for both register
+files. On the Zen 3 they took 119 ms per 2·10⁶ rows against 176 ms for the
+best loop kernel (4 rows × 2 classes, P in memory; 4 × 4 was best on the
+Zen 5, 150 ms per 4·10⁶ rows) and 238 ms for BLAS, same run.
 
 Classes left over from the groups go one at a time (still a group of rows),
-rows left over one at a time. Sums run in X's dtype, as BLAS's would; the
-order of additions is fixed by the code, so results are deterministic for a
-given machine.
+rows and columns left over one at a time. Sums run in X's dtype, as BLAS's
+would; the order of additions is fixed by the code, so results are
+deterministic for a given machine.
 """
-
-from typing import Callable, NamedTuple
 
 import llvmlite.binding
 from numba import njit
 
-from fastlr.kernels import numba_build
+from fastlr.kernels import numba_build, numba_vector_tiles
 from fastlr.kernels.numba_prefetch import prefetch_row, rows_ahead
 
 #: As the other row passes (:mod:`fastlr.kernels.numba_common`): ``reassoc`` lets
@@ -64,33 +67,6 @@ def scores_row_by_row(X, W, start, first, count, Z):
 
 
 @njit(**_jit)
-def products_row_by_row(X, R, start, first, count, P):
-    """P[k, :] += R[k, r] x_{start+r} for first ≤ r < count: rows left over from the groups."""
-    n_classes, n = P.shape
-    for r in range(first, count):
-        i = start + r
-        for k in range(n_classes):
-            c = R[k, r]
-            for j in range(n):
-                P[k, j] += c * X[i, j]
-
-
-@njit(**_jit)
-def products_four_rows(X, R, start, r, first_class, P):
-    """P[k, :] += Σ_{q < 4} R[k, r + q] x_{start+r+q} for the classes k ≥ first_class
-    left over from the groups of classes."""
-    n_classes, n = P.shape
-    i = start + r
-    for k in range(first_class, n_classes):
-        c0 = R[k, r]
-        c1 = R[k, r + 1]
-        c2 = R[k, r + 2]
-        c3 = R[k, r + 3]
-        for j in range(n):
-            P[k, j] += (c0 * X[i, j] + c1 * X[i + 1, j]) + (c2 * X[i + 2, j] + c3 * X[i + 3, j])
-
-
-@njit(**_jit)
 def block_scores_4x4(X, W, start, count, Z):
     """Z[k, r] = x_{start+r} · W_k for r < count and every class k.
 
@@ -107,7 +83,9 @@ def block_scores_4x4(X, W, start, count, Z):
         i = start + r
         for q in range(GROUP):  # from memory: the products alone ran at 10 GB/s without this
             prefetch_row(X, i + ahead + q)
-        for k in range(0, n_classes - GROUP + 1, GROUP):  # not `grouped`: see add_block_products_4x4
+        # The bound is written as n_classes − GROUP + 1, not as `grouped`: with `grouped`
+        # LLVM left the column loop of a products kernel of this shape 4x slower.
+        for k in range(0, n_classes - GROUP + 1, GROUP):
             a00 = zero; a01 = zero; a02 = zero; a03 = zero  # a<row><class>, one line per row
             a10 = zero; a11 = zero; a12 = zero; a13 = zero
             a20 = zero; a21 = zero; a22 = zero; a23 = zero
@@ -149,39 +127,6 @@ def block_scores_4x4(X, W, start, count, Z):
 
 
 @njit(**_jit)
-def add_block_products_4x4(X, R, start, count, P):
-    """P[k, :] += Σ_{r < count} R[k, r] x_{start+r} for every class k.
-
-    X : (m, n) C-contiguous; R : (K, ≥ count) and P : (K, n), in X's dtype.
-    """
-    n_classes = P.shape[0]
-    n = X.shape[1]
-    grouped = n_classes - n_classes % GROUP
-    r = 0
-    while r + GROUP <= count:
-        i = start + r
-        # The bound is written as n_classes − GROUP + 1, not as `grouped`: with `grouped`
-        # LLVM left the column loop below 4x slower (330 ms against 80 ms per 2·10⁶ rows).
-        for k in range(0, n_classes - GROUP + 1, GROUP):
-            c00 = R[k, r]; c01 = R[k, r + 1]; c02 = R[k, r + 2]; c03 = R[k, r + 3]  # c<class><row>, one line per class
-            c10 = R[k + 1, r]; c11 = R[k + 1, r + 1]; c12 = R[k + 1, r + 2]; c13 = R[k + 1, r + 3]
-            c20 = R[k + 2, r]; c21 = R[k + 2, r + 1]; c22 = R[k + 2, r + 2]; c23 = R[k + 2, r + 3]
-            c30 = R[k + 3, r]; c31 = R[k + 3, r + 1]; c32 = R[k + 3, r + 2]; c33 = R[k + 3, r + 3]
-            for j in range(n):
-                x0 = X[i, j]
-                x1 = X[i + 1, j]
-                x2 = X[i + 2, j]
-                x3 = X[i + 3, j]
-                P[k, j] += (c00 * x0 + c01 * x1) + (c02 * x2 + c03 * x3)
-                P[k + 1, j] += (c10 * x0 + c11 * x1) + (c12 * x2 + c13 * x3)
-                P[k + 2, j] += (c20 * x0 + c21 * x1) + (c22 * x2 + c23 * x3)
-                P[k + 3, j] += (c30 * x0 + c31 * x1) + (c32 * x2 + c33 * x3)
-        products_four_rows(X, R, start, r, grouped, P)
-        r += GROUP
-    products_row_by_row(X, R, start, r, count, P)
-
-
-@njit(**_jit)
 def block_scores_2x5(X, W, start, count, Z):
     """As :func:`block_scores_4x4`, 2 rows × 5 classes at a time: 10 running sums and
     7 loads per column, within the 16 vector registers of AVX2."""
@@ -194,7 +139,7 @@ def block_scores_2x5(X, W, start, count, Z):
         i = start + r
         prefetch_row(X, i + ahead)
         prefetch_row(X, i + ahead + 1)
-        for k in range(0, n_classes - 5 + 1, 5):  # the bound as in add_block_products_4x4
+        for k in range(0, n_classes - 5 + 1, 5):  # the bound as in block_scores_4x4
             a00 = zero; a01 = zero; a02 = zero; a03 = zero; a04 = zero  # a<row><class>
             a10 = zero; a11 = zero; a12 = zero; a13 = zero; a14 = zero
             for j in range(n):
@@ -225,43 +170,57 @@ def block_scores_2x5(X, W, start, count, Z):
     scores_row_by_row(X, W, start, r, count, Z)
 
 
+#: Classes × vectors of columns per tile of :func:`add_block_products`: 10 running sums
+#: in vector registers (:mod:`~fastlr.kernels.numba_vector_tiles`), and its one-vector
+#: forms (32 and 16 bytes) for the columns left over from the wide tiles: without the
+#: 16-byte one, the last 4 of 100 float32 columns, summed in scalar code, made the
+#: float32 softmax pass 1.1x slower than the loop kernels it replaced.
+PRODUCT_CLASSES, PRODUCT_VECTORS = 5, 2
+_products_wide = numba_vector_tiles.products_tile(PRODUCT_CLASSES, PRODUCT_VECTORS)
+_products_narrow = numba_vector_tiles.products_tile(PRODUCT_CLASSES, 1)
+_products_half = numba_vector_tiles.products_tile(PRODUCT_CLASSES, 1, vector_bytes=numba_vector_tiles.VECTOR_BYTES // 2)
+
+
 @njit(**_jit)
-def add_block_products_4x2(X, R, start, count, P):
-    """As :func:`add_block_products_4x4`, 4 rows × 2 classes at a time: 8 coefficients,
-    4 loads of X and 2 partial rows per column, within the 16 vector registers of AVX2."""
-    n_classes = P.shape[0]
-    n = X.shape[1]
-    grouped = n_classes - n_classes % 2
-    r = 0
-    while r + 4 <= count:
-        i = start + r
-        for k in range(0, n_classes - 2 + 1, 2):  # the bound as in add_block_products_4x4
-            c00 = R[k, r]; c01 = R[k, r + 1]; c02 = R[k, r + 2]; c03 = R[k, r + 3]  # c<class><row>
-            c10 = R[k + 1, r]; c11 = R[k + 1, r + 1]; c12 = R[k + 1, r + 2]; c13 = R[k + 1, r + 3]
-            for j in range(n):
-                x0 = X[i, j]
-                x1 = X[i + 1, j]
-                x2 = X[i + 2, j]
-                x3 = X[i + 3, j]
-                P[k, j] += (c00 * x0 + c01 * x1) + (c02 * x2 + c03 * x3)
-                P[k + 1, j] += (c10 * x0 + c11 * x1) + (c12 * x2 + c13 * x3)
-        products_four_rows(X, R, start, r, grouped, P)
-        r += 4
-    products_row_by_row(X, R, start, r, count, P)
+def products_scalar(X, R, start, count, first_class, last_class, first_column, P):
+    """P[k, j] += Σ_{r < count} R[k, r] X[start+r, j] for first_class ≤ k < last_class and
+    j ≥ first_column: the classes and columns left over from the tiles."""
+    n = P.shape[1]
+    for k in range(first_class, last_class):
+        for r in range(count):
+            c = R[k, r]
+            for j in range(first_column, n):
+                P[k, j] += c * X[start + r, j]
 
 
-class RegisterBlock(NamedTuple):
-    """The pair of block products shaped for one register file."""
+@njit(**_jit)
+def add_block_products(X, R, start, count, P):
+    """P[k, :] += Σ_{r < count} R[k, r] x_{start+r} for every class k.
 
-    scores: Callable  #: (X, W, start, count, Z) → Z[k, r] = x_{start+r} · W_k
-    products: Callable  #: (X, R, start, count, P) → P[k, :] += Σ_r R[k, r] x_{start+r}
+    X : (m, n) and P : (K, n) C-contiguous, R : (K, ≥ count), in X's dtype. Tiles of
+    ``PRODUCT_CLASSES`` classes × ``PRODUCT_VECTORS`` vectors of columns, each summed over
+    all the block's rows in registers; the rest by :func:`products_scalar`.
+    """
+    n_classes, n = P.shape
+    width = numba_vector_tiles.VECTOR_BYTES // X.itemsize
+    grouped = n_classes - n_classes % PRODUCT_CLASSES
+    for k in range(0, grouped, PRODUCT_CLASSES):
+        j = 0
+        while j + PRODUCT_VECTORS * width <= n:
+            _products_wide(X, R, start, count, P, k, j)
+            j += PRODUCT_VECTORS * width
+        if j + width <= n:
+            _products_narrow(X, R, start, count, P, k, j)
+            j += width
+        if j + width // 2 <= n:
+            _products_half(X, R, start, count, P, k, j)
+            j += width // 2
+        products_scalar(X, R, start, count, k, k + PRODUCT_CLASSES, j, P)
+    products_scalar(X, R, start, count, grouped, n_classes, 0, P)
 
 
-#: Block shapes by the number of vector registers (measured: see the module docstring).
-REGISTER_BLOCKS = {
-    32: RegisterBlock(scores=block_scores_4x4, products=add_block_products_4x4),
-    16: RegisterBlock(scores=block_scores_2x5, products=add_block_products_4x2),
-}
+#: The scores kernel by the number of vector registers (measured: see the module docstring).
+SCORE_BLOCKS = {32: block_scores_4x4, 16: block_scores_2x5}
 
 
 def host_register_file() -> int:
@@ -269,7 +228,7 @@ def host_register_file() -> int:
     return 32 if llvmlite.binding.get_host_cpu_features().get("avx512f", False) else 16
 
 
-#: The host's pair, bound once: the softmax pass calls these names. Numba compiles
+#: The host's scores kernel, bound once: the softmax pass calls this name. Numba compiles
 #: and caches per CPU (its cache key holds the CPU's name and features), so a cache
 #: made on one machine never hands another the other shape's code.
-block_scores, add_block_products = REGISTER_BLOCKS[host_register_file()]
+block_scores = SCORE_BLOCKS[host_register_file()]

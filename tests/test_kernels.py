@@ -521,13 +521,11 @@ def test_fused_second_order_passes_match_the_generic_ones(m, dtype, weighted):
 @pytest.mark.parametrize("n_classes", [1, 3, 4, 5, 10, 13])
 @pytest.mark.parametrize("count", [1, 3, 4, 9])
 @pytest.mark.parametrize("registers", [32, 16])
-def test_small_gemm_block_products_match_numpy(dtype, n_classes, count, registers):
-    """Each register file's block products (their groups of classes and rows, and the
-    left-over classes and rows) against NumPy's products on the same block: the
+def test_small_gemm_block_scores_match_numpy(dtype, n_classes, count, registers):
+    """Each register file's block scores (their groups of classes and rows, and the
+    left-over classes and rows) against NumPy's product on the same block: the
     shape the host does not use is tested too, its code being plain Numba."""
     from fastlr.kernels import numba_small_gemm
-
-    block = numba_small_gemm.REGISTER_BLOCKS[registers]
 
     rng = np.random.default_rng(n_classes * 100 + count)
     n, start = 17, 2
@@ -535,10 +533,48 @@ def test_small_gemm_block_products_match_numpy(dtype, n_classes, count, register
     W = rng.standard_normal((n_classes, n)).astype(dtype)
     tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     Z = np.full((n_classes, count + 2), np.nan, dtype=dtype)
-    block.scores(X, W, start, count, Z)
+    numba_small_gemm.SCORE_BLOCKS[registers](X, W, start, count, Z)
     np.testing.assert_allclose(Z[:, :count], W @ X[start : start + count].T, **tolerance)
     assert np.isnan(Z[:, count:]).all()  # nothing written past the block
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [1, 4, 5, 10, 13])
+@pytest.mark.parametrize("n", [1, 3, 4, 8, 9, 17, 100])
+@pytest.mark.parametrize("count", [0, 1, 9])
+def test_small_gemm_block_products_match_numpy(dtype, n_classes, n, count):
+    """The vector-register tiles of the block products and the classes and columns
+    left over from them (n below one vector, between one and two, above) against
+    NumPy's product on the same rows; P outside the product and R past the block
+    are left alone."""
+    from fastlr.kernels import numba_small_gemm
+
+    rng = np.random.default_rng(1000 * n_classes + 10 * n + count)
+    start = 2
+    X = rng.standard_normal((start + count + 3, n)).astype(dtype)
     R = rng.standard_normal((n_classes, count + 2)).astype(dtype)
+    before = R.copy()
     P = np.ones((n_classes, n), dtype=dtype)
-    block.products(X, R, start, count, P)
+    numba_small_gemm.add_block_products(X, R, start, count, P)
+    tolerance = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(P, 1 + R[:, :count] @ X[start : start + count], **tolerance)
+    assert P.dtype == dtype and np.array_equal(R, before)
+
+
+def test_small_gemm_products_tile_refuses_a_strided_x():
+    """The tiles read X with vector loads: an X whose rows are not contiguous is a
+    typing error, never a wrong read."""
+    import numba
+    from numba import njit
+
+    from fastlr.kernels import numba_vector_tiles
+
+    tile = numba_vector_tiles.products_tile(1, 1)
+
+    @njit
+    def call(X, R, P):
+        tile(X, R, 0, X.shape[0], P, 0, 0)
+
+    X = np.ones((4, 8))[:, ::2]
+    with pytest.raises(numba.core.errors.TypingError):
+        call(X, np.ones((1, 4)), np.zeros((1, 4)))
