@@ -3,9 +3,11 @@
 Numba freezes module globals into the machine code it compiles, and caches
 that code on disk (``__pycache__`` beside each kernel module, or under
 ``NUMBA_CACHE_DIR``). Its cache is keyed on the source file of each compiled
-function only: after changing a value here, or ``numba_math.py`` whose
-functions ``numba_common.py``'s passes inline, the cached passes would still
-hold the old code. So after an edit, clear the cache::
+function only: after changing a value here, ``numba_math.py`` whose
+functions ``numba_common.py``'s passes inline, or ``numba_vector_tiles.py``
+whose tiles ``numba_small_gemm.py`` emits, the cached passes would still
+hold the old code (a prefetch distance changed here and not cleared kept
+timing the old one). So after an edit, clear the cache::
 
     python -m fastlr.kernels.numba_build --clear-cache
 

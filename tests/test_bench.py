@@ -483,3 +483,21 @@ def test_cpu_kernel_roofs_benchmark_reports_every_case_against_both_roofs(tmp_pa
     float64_roofs = [cases["float64 X @ w"], cases["float64 X.sum() threaded"]]
     assert min(row["vs_one_float64_read"] for row in float64_roofs) == 1.0  # the faster of the two
     assert all(row["seconds"] > 0 for row in cases.values()) and record["machine"]["cpu"]
+    # The softmax passes also against the arithmetic roof: their flops over the GEMM's rate.
+    assert set(record["gemm_gflops"]) == {"float64", "float32"} and min(record["gemm_gflops"].values()) > 0
+    softmax = [row for name, row in cases.items() if "softmax" in name]
+    assert len(softmax) == 2 and all(0 < row["share_of_gemm_rate"] for row in softmax)
+    assert not any("share_of_gemm_rate" in row for name, row in cases.items() if "softmax" not in name)
+
+
+def test_cpu_kernel_roofs_benchmark_draws_a_record_again(tmp_path):
+    """--replot draws a record already written (the committed one), without measuring."""
+    pytest.importorskip("matplotlib")
+    from benchmarks import cpu_kernel_roofs
+
+    record = Path(cpu_kernel_roofs.__file__).parent / "results" / "cpu_kernel_roofs_2core_zen3.json"
+    png = tmp_path / "roofs.png"
+    assert cpu_kernel_roofs.main(["--replot", str(record), "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit):
+        cpu_kernel_roofs.main(["--replot", str(record)])  # no --plot: an error that says so
