@@ -135,7 +135,7 @@ def plot(record, path):
             ax.plot([GOALS[row["case"]][1]] * 2, [y - 0.4, y + 0.4], "k-", lw=2)
     ax.set_yticks(range(len(rows)), [row["case"] for row in rows])
     ax.axvline(1.0, color="grey", ls="--", lw=1)
-    ax.set_xlabel("time / one X @ w of its dtype (binary, blue) or one float64 read of X (softmax, orange); black: goal")
+    ax.set_xlabel("time / one X @ w of its dtype (binary, blue)\nor / one float64 read of X (softmax, orange); black bars: the goals")
     ax.set_title(f"{record['machine']['cpu']}, {record['cpus']} cores: m={record['m']:,} n={record['n']} K={record['classes']}, "
                  f"median of {record['repeats']}", fontsize=9)
     fig.tight_layout()
