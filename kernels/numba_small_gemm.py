@@ -36,6 +36,7 @@ deterministic for a given machine.
 """
 
 import llvmlite.binding
+import numpy as np
 from numba import njit
 
 from fastlr.kernels import numba_build, numba_vector_tiles
@@ -216,7 +217,8 @@ def add_block_products(X, R, start, count, P):
             _products_half(X, R, start, count, P, k, j)
             j += width // 2
         products_scalar(X, R, start, count, k, k + PRODUCT_CLASSES, j, P)
-    products_scalar(X, R, start, count, grouped, n_classes, 0, P)
+    # np.intp(0), not the literal 0: a literal argument would compile a second specialization.
+    products_scalar(X, R, start, count, grouped, n_classes, np.intp(0), P)
 
 
 #: The scores kernel by the number of vector registers (measured: see the module docstring).
