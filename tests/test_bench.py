@@ -398,6 +398,26 @@ def test_time_to_optimum_race_writes_every_solver_with_its_gap(tmp_path, monkeyp
     assert "sklearnex-lbfgs: scikit-learn-intelex is not installed" in capsys.readouterr().err
 
 
+def test_time_to_optimum_race_of_the_softmax(tmp_path, monkeypatch):
+    """--classes 5: every solver fits the multinomial model (5 rows of coefficients) and lands
+    on scikit-learn's softmax optimum, its gap measured by the softmax objective."""
+    monkeypatch.setenv("FASTLR_BENCH_QUICK", "1")
+    solvers = ["fastlr-auto", "fastlr-lbfgs", "sklearn-lbfgs"]
+    args = parse("--time-to-optimum", "--quick", "--rounds", "1", "--classes", "5",
+                 "--solvers", *solvers, "--output", str(tmp_path))
+    assert bench.main(args) == 0
+    rows = json.loads((tmp_path / "time_to_optimum.json").read_text())
+    assert [r["solver"] for r in rows] == solvers and all(r["classes"] == 5 for r in rows)
+    assert all(abs(r["relative_gap"]) < 1e-6 and r["seconds"] > 0 for r in rows)
+    X, y = bench.workloads.make_optimum_problem("float64", 5)
+    assert len(np.unique(y)) == 5
+
+
+def test_time_to_optimum_rejects_one_class(tmp_path, capsys):
+    assert bench.main(parse("--time-to-optimum", "--classes", "1", "--output", str(tmp_path))) == 2
+    assert "--classes must be at least 2" in capsys.readouterr().err
+
+
 def test_time_to_optimum_rejects_unknown_solvers(tmp_path, capsys):
     assert bench.main(parse("--time-to-optimum", "--solvers", "sag", "--output", str(tmp_path))) == 2
     assert "unknown solver 'sag'" in capsys.readouterr().err

@@ -186,6 +186,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help=f"with --time-to-optimum: solvers to race (default: all); known: {', '.join(workloads.OPTIMUM_SOLVERS)}",
     )
     parser.add_argument("--rounds", type=int, default=5, help="with --time-to-optimum: fits per solver (default: 5)")
+    parser.add_argument(
+        "--classes", type=int, default=2, metavar="K",
+        help="with --time-to-optimum: K > 2 races the softmax on K classes (default: 2, binary)",
+    )
 
 
 def _check_names(kind: str, names, known) -> None:
@@ -245,9 +249,13 @@ def _run_time_to_optimum(args) -> int:
     except ValueError as exc:
         print(f"fastlr bench: {exc}", file=sys.stderr)
         return 2
+    if args.classes < 2:
+        print(f"fastlr bench: --classes must be at least 2, not {args.classes}", file=sys.stderr)
+        return 2
     if args.quick:
         os.environ["FASTLR_BENCH_QUICK"] = "1"
-    rows, notes = optimum.race(solvers, list(dict.fromkeys(args.dtype)), max(1, args.rounds), progress=lambda _: None)
+    rows, notes = optimum.race(solvers, list(dict.fromkeys(args.dtype)), max(1, args.rounds), progress=lambda _: None,
+                               n_classes=args.classes)
     for note in notes:
         print(f"fastlr bench: skipped: {note}", file=sys.stderr)
     print(optimum.markdown_table(rows))

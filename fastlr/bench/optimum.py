@@ -1,6 +1,7 @@
 """Time to scikit-learn's optimum: every solver of :data:`fastlr.bench.workloads.OPTIMUM_SOLVERS`, raced.
 
-On ``make_classification(*OPTIMUM_SHAPE)`` in each dtype, C = 1, tol = 1e-6:
+On ``make_classification(*OPTIMUM_SHAPE)`` in each dtype (binary, or with K classes
+the softmax), C = 1, tol = 1e-6:
 each solver fits once on ``OPTIMUM_WARMUP_ROWS`` rows (JIT compilation, thread
 start-up), then the solvers take turns, one fit each per round, for
 ``rounds`` rounds, so that every solver sees the same load on a shared
@@ -17,12 +18,13 @@ import time
 from fastlr.bench import workloads
 
 
-def race(solvers=None, dtypes=("float64",), rounds=5, progress=print) -> tuple:
-    """(rows, notes): one row per (dtype, solver) that ran; a note per solver that could not."""
+def race(solvers=None, dtypes=("float64",), rounds=5, progress=print, n_classes=2) -> tuple:
+    """(rows, notes): one row per (dtype, solver) that ran; a note per solver that could not.
+    ``n_classes`` > 2 races the softmax (every solver's multinomial model) instead."""
     names = list(solvers or workloads.OPTIMUM_SOLVERS)
     rows, notes = [], []
     for dtype in dtypes:
-        X, y = workloads.make_optimum_problem(dtype)
+        X, y = workloads.make_optimum_problem(dtype, n_classes)
         best = workloads.reference_objective(X, y)
         runnable = []
         for name in names:
@@ -45,6 +47,7 @@ def race(solvers=None, dtypes=("float64",), rounds=5, progress=print) -> tuple:
             rows.append({
                 "solver": name,
                 "dtype": dtype,
+                "classes": n_classes,
                 "seconds": statistics.median(seconds[name]),
                 "all_seconds": seconds[name],
                 "iterations": int(max(models[name].n_iter_)),

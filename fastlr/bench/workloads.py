@@ -325,10 +325,18 @@ READ_PROBES = {
 OPTIMUM_WARMUP_ROWS = 20_000
 
 
-def make_optimum_problem(dtype: str = "float64") -> tuple:
-    """(X, y) of ``make_classification(*OPTIMUM_SHAPE)`` (its quick shape in quick mode), X in ``dtype``."""
+#: Informative features of a many-class race: make_classification needs 2^informative ≥ 2K
+#: clusters (K = 10: 20 ≤ 1024); the binary race keeps its default of 2.
+OPTIMUM_MULTICLASS_INFORMATIVE = 10
+
+
+def make_optimum_problem(dtype: str = "float64", n_classes: int = 2) -> tuple:
+    """(X, y) of ``make_classification(*OPTIMUM_SHAPE)`` (its quick shape in quick mode), X in
+    ``dtype``; with ``n_classes`` > 2 a softmax problem with ``OPTIMUM_MULTICLASS_INFORMATIVE``
+    informative features."""
     n_samples, n_features = QUICK_OPTIMUM_SHAPE if quick_mode() else OPTIMUM_SHAPE
-    X, y = make_classification(n_samples=n_samples, n_features=n_features, random_state=SEED)
+    shape = {} if n_classes == 2 else dict(n_classes=n_classes, n_informative=OPTIMUM_MULTICLASS_INFORMATIVE)
+    X, y = make_classification(n_samples=n_samples, n_features=n_features, random_state=SEED, **shape)
     return X.astype(dtype, copy=False), y
 
 
