@@ -37,11 +37,6 @@ from numba.core.extending import intrinsic
 VECTOR_BYTES = 32
 
 
-def lanes(dtype) -> int:
-    """Elements of ``dtype`` per vector: 4 float64 or 8 float32."""
-    return VECTOR_BYTES // dtype.itemsize
-
-
 def _fma_intrinsic(module, vector):
     suffix = f"v{vector.count}{'f64' if isinstance(vector.element, ir.DoubleType) else 'f32'}"
     return cgutils.get_or_insert_function(module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.{suffix}")

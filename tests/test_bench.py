@@ -399,8 +399,8 @@ def test_time_to_optimum_race_writes_every_solver_with_its_gap(tmp_path, monkeyp
 
 
 def test_time_to_optimum_race_of_the_softmax(tmp_path, monkeypatch):
-    """--classes 5: every solver fits the multinomial model (5 rows of coefficients) and lands
-    on scikit-learn's softmax optimum, its gap measured by the softmax objective."""
+    """--classes 5: a 5-class problem, and every solver lands on scikit-learn's softmax
+    optimum, its gap measured by the softmax objective."""
     monkeypatch.setenv("FASTLR_BENCH_QUICK", "1")
     solvers = ["fastlr-auto", "fastlr-lbfgs", "sklearn-lbfgs"]
     args = parse("--time-to-optimum", "--quick", "--rounds", "1", "--classes", "5",

@@ -545,8 +545,7 @@ def test_small_gemm_block_scores_match_numpy(dtype, n_classes, count, registers)
 def test_small_gemm_block_products_match_numpy(dtype, n_classes, n, count):
     """The vector-register tiles of the block products and the classes and columns
     left over from them (n below one vector, between one and two, above) against
-    NumPy's product on the same rows; P outside the product and R past the block
-    are left alone."""
+    NumPy's product on the same rows, added to what P held; R is left alone."""
     from fastlr.kernels import numba_small_gemm
 
     rng = np.random.default_rng(1000 * n_classes + 10 * n + count)
