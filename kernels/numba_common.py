@@ -584,7 +584,10 @@ class NumbaBackend(Backend):
         m, n = X.shape
         dtype = X.dtype
         V, v_b = as_matrix(V, v_b, dtype)
-        inputs = (X, np.ascontiguousarray(probabilities, dtype=dtype), as_weights(sample_weight, dtype), V, v_b)
+        inputs = (
+            X, np.ascontiguousarray(probabilities, dtype=dtype), as_weights(sample_weight, dtype), V, v_b,
+            block_rows(n, dtype.itemsize, m),
+        )
         product, product_b, (weight,) = self._reduce(
             second_order().softmax_hessian_product_rows, m, inputs, [V.shape, (V.shape[0],), (1,)]
         )

@@ -517,6 +517,28 @@ def test_fused_second_order_passes_match_the_generic_ones(m, dtype, weighted):
         assert got[3].dtype == np.float64 and got[9].dtype == dtype  # D in float64, P in X's dtype
 
 
+@pytest.mark.parametrize("backend", ["numba", "numba-parallel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [10, 13])
+def test_softmax_hessian_product_in_register_tiles_matches_the_python_reference(backend, dtype, n_classes):
+    """The blocked softmax Hessian product at shapes that run its vector tiles and their tails
+    (n = 37: whole tiles, a one-vector and a half-vector tile, scalar columns; K = 13: a class
+    group and 3 classes alone) over several blocks and a last partial one, weighted, against
+    the python backend's row loops."""
+    from fastlr.kernels.numba_common import block_rows
+
+    kernels, reference = get_backend(backend), get_backend("python")
+    X, y, W, b, s = _softmax_problem(m=2_003, n=37, k=n_classes, dtype=dtype, seed=n_classes)
+    assert X.shape[0] % block_rows(37, X.itemsize, X.shape[0]) and X.shape[0] > 4 * block_rows(37, X.itemsize, X.shape[0])
+    rng = np.random.default_rng(7)
+    V, v_b = rng.standard_normal(W.shape).astype(dtype), rng.standard_normal(n_classes).astype(dtype)
+    P = reference.softmax_cost_gradient_probabilities(X, y, W, b, s)[3]
+    got = kernels.softmax_hessian_product(X, P.astype(dtype), s, V, v_b)
+    want = reference.softmax_hessian_product(X, P, s, V, v_b)
+    for value, expected in zip(got, want):
+        np.testing.assert_allclose(value, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-2)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_classes", [1, 3, 4, 5, 10, 13])
 @pytest.mark.parametrize("count", [1, 3, 4, 9])
