@@ -330,23 +330,31 @@ def binary_margins(X, w, b, lo, hi, out):
     block_margins(X, w, b, lo, hi - lo, out[lo:hi])
 
 
-@njit(**_jit)
-def row_margins(X, W, b, i, out):
-    """out[k] = x_i · W_k + b_k: one row's margins, after prefetching a later row."""
-    prefetch_row(X, i + rows_ahead(X))
-    n_classes, n = W.shape
-    for k in range(n_classes):
-        acc = b[k]
-        for j in range(n):
-            acc += X[i, j] * W[k, j]
-        out[k] = acc
+#: Rows per block of :func:`margins_rows`: its K × rows scores stay in L1 between the
+#: register-blocked product and the transposed write.
+MARGIN_BLOCK_ROWS = 128
 
 
 @njit(**_jit)
 def margins_rows(X, W, b, lo, hi, out):
-    """out[i, k] = x_i · W_k + b_k for rows [lo, hi)."""
-    for i in range(lo, hi):
-        row_margins(X, W, b, i, out[i])
+    """out[i, k] = x_i · W_k + b_k for rows [lo, hi): X (m, n), W (K, n) and b (K,) in X's
+    dtype, out (m, K).
+
+    In blocks of rows by the register-blocked scores of the softmax pass
+    (:func:`~fastlr.kernels.numba_small_gemm.block_scores`), the bias added as each block
+    is written out. Row by row (K dot products per row), as it was, the margins took
+    1.3x the time of a whole softmax gradient pass (277 against 207 ms at 2·10⁶ × 100
+    float64, K = 10, 2-core Zen 3, same run); NumPy's ``X @ W.T + b`` took 625 ms.
+    """
+    n_classes = W.shape[0]
+    scratch = np.empty(n_classes * MARGIN_BLOCK_ROWS, dtype=X.dtype)
+    for start in range(lo, hi, MARGIN_BLOCK_ROWS):
+        count = min(MARGIN_BLOCK_ROWS, hi - start)
+        Z = scratch[: n_classes * count].reshape((n_classes, count))
+        numba_small_gemm.block_scores(X, W, start, count, Z)
+        for r in range(count):
+            for k in range(n_classes):
+                out[start + r, k] = Z[k, r] + b[k]
 
 
 #: Rows per block of :func:`softmax_range` (its exponentials go to SIMD together).

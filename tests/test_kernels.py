@@ -519,6 +519,24 @@ def test_fused_second_order_passes_match_the_generic_ones(m, dtype, weighted):
 
 @pytest.mark.parametrize("backend", ["numba", "numba-parallel"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [2, 10, 13])
+def test_multiclass_margins_in_blocks_match_numpy(backend, dtype, n_classes):
+    """The K-class margins, written block by block from the register-blocked scores, against
+    NumPy's X @ Wᵀ + b: rows over several blocks and a partial one (odd m: a row left over
+    from the row pairs), classes in groups and left over; float32 stays float32."""
+    from fastlr.kernels.numba_common import MARGIN_BLOCK_ROWS
+
+    rng = np.random.default_rng(n_classes)
+    m = 20_000 + 3 if backend == "numba-parallel" else 5 * MARGIN_BLOCK_ROWS + 3
+    X = rng.standard_normal((m, 37)).astype(dtype)
+    W, c = rng.standard_normal((n_classes, 37)).astype(dtype), rng.standard_normal(n_classes).astype(dtype)
+    Z = get_backend(backend).decision_function(X, W, c)
+    assert Z.dtype == dtype and Z.shape == (m, n_classes)
+    np.testing.assert_allclose(Z, X.astype(float) @ W.T.astype(float) + c, rtol=RTOL[dtype], atol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("backend", ["numba", "numba-parallel"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_classes", [10, 13])
 def test_softmax_hessian_product_in_register_tiles_matches_the_python_reference(backend, dtype, n_classes):
     """The blocked softmax Hessian product at shapes that run its vector tiles and their tails
