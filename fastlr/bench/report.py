@@ -23,7 +23,7 @@ ROOF_LABEL = "roof: one read of the input at the best read bandwidth"
 class Row:
     """One line of the table: an operation on one implementation at one size.
 
-    gbps = bytes_read / seconds / 1e9; percent_of_roof = 100 · gbps / roof_gbps;
+    gbps = bytes_read / seconds / 1e9; percent_of_roof = 100 · (gbps / roof_gbps);
     above_roof = percent_of_roof > 100 (flagged, never shown bare: see
     :data:`ABOVE_ROOF_NOTE`); speedup_vs_numpy = seconds of the numpy backend /
     seconds (same operation, m and dtype). Fields that do not apply are None.
@@ -52,7 +52,9 @@ ABOVE_ROOF_NOTE = (
 
 def make_row(operation, backend, data, seconds, bytes_read, roof_gbps) -> Row:
     gbps = None if bytes_read is None else bytes_read / seconds / 1e9
-    percent = None if gbps is None else 100 * gbps / roof_gbps
+    # The ratio first: (100 · g) / g can round to 100.00000000000001, which flagged the
+    # probe that sets the roof as above it; 100 · (g / g) is 100 exactly.
+    percent = None if gbps is None else 100 * (gbps / roof_gbps)
     return Row(
         operation, backend, data.m, data.X.shape[1], data.dtype, seconds, bytes_read, gbps, roof_gbps, percent,
         above_roof=None if percent is None else percent > 100,
