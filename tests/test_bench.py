@@ -240,6 +240,16 @@ def test_a_share_above_the_roof_is_always_flagged(report):
         assert share.endswith("!") == row.above_roof, line
 
 
+def test_the_read_that_sets_the_roof_is_not_flagged_above_it():
+    """The fastest probe is the roof: its share is 100 exactly, not 100.00000000000001
+    (which (100 · g) / g gives at this time) and a flag."""
+    data = workloads.make_dataset(500, n=3)
+    seconds = 0.0008218693910759422
+    roof = data.X.nbytes / seconds / 1e9
+    row = bench_report.make_row("read", "X.sum()", data, seconds, data.X.nbytes, roof)
+    assert row.percent_of_roof == 100 and row.above_roof is False
+
+
 def test_the_roof_is_the_best_read_before_and_after_the_cases(monkeypatch):
     from fastlr.bench import command
 
