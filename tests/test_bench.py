@@ -191,6 +191,23 @@ def test_numpy_two_pass_gradient_is_the_gradient():
     assert db == pytest.approx(expected_db, rel=1e-10)
 
 
+@pytest.mark.parametrize("operation", ["softmax_cost_gradient", "softmax_hessian_product", "softmax_decision_function"])
+def test_softmax_operations_compute_the_same_on_every_backend(operation):
+    """The softmax workloads of ``fastlr bench`` (K = 10: gradient, Newton-CG's Hessian product,
+    prediction's margins) give the python backend's values on numba-parallel and numpy, and
+    the Hessian product is not the gradient (its inputs are set up as the workload says)."""
+    pytest.importorskip("numba")
+    data = workloads.make_dataset(300, 6, "float64")
+    want = workloads.OPERATIONS[operation].bind("python", data)()
+    for backend in ("numpy", "numba-parallel"):
+        got = workloads.OPERATIONS[operation].bind(backend, data)()
+        for value, expected in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+            np.testing.assert_allclose(value, expected, rtol=1e-9, atol=1e-12)
+    if operation == "softmax_hessian_product":
+        gradient = workloads.OPERATIONS["softmax_cost_gradient"].bind("python", data)()[1]
+        assert want[0].shape == (workloads.SOFTMAX_CLASSES, 6) and not np.allclose(want[0], gradient)
+
+
 def test_check_runnable_says_why():
     gradient = workloads.OPERATIONS["gradient"]
     with pytest.raises(NotImplementedError, match="sklearn does not implement gradient"):

@@ -177,16 +177,36 @@ def _binary_kernel_call(function_name: str, kernels_of=get_backend) -> Callable[
 SOFTMAX_CLASSES = 10
 
 
-def _softmax_call(backend: str, data: Dataset) -> Thunk:
-    """The multinomial cost and gradient on X with K = ``SOFTMAX_CLASSES``: labels are the
-    deciles of the binary margins z, W (K, n) spreads w over the classes, b = 0."""
-    kernels = get_backend(backend)
+def _softmax_inputs(kernels, data: Dataset) -> tuple:
+    """(X, labels, W, b) of the K = ``SOFTMAX_CLASSES`` workload on the device of ``kernels``:
+    labels are the deciles of the binary margins z, W (K, n) spreads w over the classes, b = 0."""
     edges = np.quantile(data.z, np.linspace(0, 1, SOFTMAX_CLASSES + 1)[1:-1])
     labels = np.digitize(data.z, edges).astype(np.int64)
     W = np.outer(np.linspace(-1, 1, SOFTMAX_CLASSES), data.w).astype(data.X.dtype)
     b = np.zeros(SOFTMAX_CLASSES, dtype=data.X.dtype)
-    X, labels, W, b = (kernels.to_device(array) for array in (data.X, labels, W, b))
-    return _synchronized(kernels, partial(kernels.softmax_cost_gradient, X, labels, W, b))
+    return tuple(kernels.to_device(array) for array in (data.X, labels, W, b))
+
+
+def _softmax_call(backend: str, data: Dataset) -> Thunk:
+    """The multinomial cost and gradient (:func:`_softmax_inputs`)."""
+    kernels = get_backend(backend)
+    return _synchronized(kernels, partial(kernels.softmax_cost_gradient, *_softmax_inputs(kernels, data)))
+
+
+def _softmax_hessian_product_call(backend: str, data: Dataset) -> Thunk:
+    """Newton-CG's step on the softmax: one Hessian-vector product at the probabilities of
+    :func:`_softmax_inputs`'s W (computed here, outside the timed call), V = W reversed."""
+    kernels = get_backend(backend)
+    X, labels, W, b = _softmax_inputs(kernels, data)
+    probabilities = kernels.softmax_cost_gradient_probabilities(X, labels, W, b)[3]
+    return _synchronized(kernels, partial(kernels.softmax_hessian_product, X, probabilities, None, W[::-1].copy(), b))
+
+
+def _softmax_margins_call(backend: str, data: Dataset) -> Thunk:
+    """The K-class margins X Wᵀ + b of prediction (:func:`_softmax_inputs`'s W, b)."""
+    kernels = get_backend(backend)
+    X, _, W, b = _softmax_inputs(kernels, data)
+    return _synchronized(kernels, partial(kernels.decision_function, X, W, b))
 
 
 def _fit_call(backend: str, data: Dataset) -> Thunk:
@@ -277,6 +297,8 @@ OPERATIONS = {
         ),
         Operation("cost_gradient", _binary_kernel_call("cost_gradient"), _x_bytes, max_rows={"python": 10**5}),
         Operation("softmax_cost_gradient", _softmax_call, _x_bytes, max_rows={"python": 10**3}),
+        Operation("softmax_hessian_product", _softmax_hessian_product_call, _x_bytes, max_rows={"python": 10**3}),
+        Operation("softmax_decision_function", _softmax_margins_call, _x_bytes, max_rows={"python": 10**3}),
         Operation("fit", _fit_call, None, peers={"sklearn": _sklearn_fit}, max_rows={"python": 10**4}),
     )
 }
