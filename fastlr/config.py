@@ -50,10 +50,17 @@ HESSIAN_BLOCK_ROWS = 2048
 AUTO_NEWTON_CG_MAX_ELEMENTS = 3 * 10**5
 
 #: For the softmax, ``"auto"`` picks Newton-CG up to this many features, L-BFGS
-#: above: at K = 10 Newton-CG took 6–7 iterations where L-BFGS took 40–80,
-#: 1.2–2.5x faster for n ≤ 100 at m = 10³ … 5 × 10⁵; at 10⁴ × 300 L-BFGS was
-#: faster (3.1 s vs 3.8–4.2 s).
-AUTO_SOFTMAX_NEWTON_MAX_FEATURES = 100
+#: above. Newton-CG takes 6–10 iterations where L-BFGS takes 80–280, and its
+#: Hessian-vector products cost a blocked pass like a gradient's. Measured on
+#: numba-parallel, float64, make_classification (30 informative features), each
+#: solver to tol = 1e-6, medians of 2–3 fits alternating (2-core Zen 3):
+#: K = 10: 10⁴ × 100: 0.15 s against 0.30 s; 10⁵ × 100: 1.03 against 1.10;
+#: 10⁴ × 300: 0.64 against 0.96; 10⁵ × 300: 3.88 against 4.57;
+#: 2·10⁴ × 1000: 4.1 against 5.9; K = 3, 10⁵ × 300: 4.8 against 7.2.
+#: At 3000 features it depends on the rows: K = 5, 2·10⁴ rows: 19.2 against 26.8,
+#: but K = 10, 5000 rows: 17.4 against 13.2, so L-BFGS above 1000. (Before the
+#: Hessian products were blocked, L-BFGS won from 300 features and this was 100.)
+AUTO_SOFTMAX_NEWTON_MAX_FEATURES = 1000
 
 #: ``solver="auto"`` uses the proximal Newton solver ``newton-cd`` for L1 and
 #: elastic net up to this many features (it holds the (n+1)² Hessian and spends

@@ -198,7 +198,7 @@ def test_a_flat_cost_with_a_shrinking_gradient_is_not_a_stall(breast_cancer):
 # -- solver="auto" -----------------------------------------------------------------------------------
 def test_auto_solver_follows_the_measured_crossovers(monkeypatch):
     monkeypatch.setattr(config, "AUTO_NEWTON_CG_MAX_ELEMENTS", 10**5)
-    monkeypatch.setattr(config, "AUTO_SOFTMAX_NEWTON_MAX_FEATURES", 100)
+    monkeypatch.setattr(config, "AUTO_SOFTMAX_NEWTON_MAX_FEATURES", 1000)
     monkeypatch.setattr(config, "NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER", 250)
     monkeypatch.setattr(config, "NEWTON_CG_HESSIAN_SAMPLE_FACTOR", 8)
     assert auto_solver("l1", 10**6, 100, 1) == "newton-cd"  # binary L1: proximal Newton
@@ -209,4 +209,5 @@ def test_auto_solver_follows_the_measured_crossovers(monkeypatch):
     assert auto_solver("l2", 500_000, 100, 1) == "newton-cg"  # sampled: 8 × 250 × 101 ≤ m
     assert auto_solver(None, 10**5, 1000, 1) == "lbfgs"
     assert auto_solver("l2", 10**5, 64, 10) == "newton-cg"  # softmax, few features
-    assert auto_solver("l2", 10**5, 300, 10) == "lbfgs"
+    assert auto_solver("l2", 10**5, 1000, 10) == "newton-cg"  # softmax, up to the measured crossover
+    assert auto_solver("l2", 10**5, 1001, 10) == "lbfgs"
