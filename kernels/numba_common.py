@@ -158,7 +158,10 @@ def binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, 
 @njit(**_jit)
 def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums):
     """:func:`binary_blocks` without the curvature: the loss (and gradient) of rows [lo, hi)."""
-    binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums, np.empty(0), False)
+    # np.bool_, not the literal False: a literal flag would compile binary_blocks a second
+    # time for the curvature pass (as the literal 0 did products_scalar; see there).
+    binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums, np.empty(0),
+                  np.bool_(False))
 
 
 @njit(**_jit)
@@ -321,7 +324,7 @@ def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, g
     """:func:`softmax_blocks` without the probabilities: the loss (and gradient) of rows [lo, hi)."""
     no_probabilities = np.empty((0, W.shape[0]), dtype=X.dtype)
     softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums,
-                   no_probabilities, False)
+                   no_probabilities, np.bool_(False))  # np.bool_: one compilation with the probability pass
 
 
 def binary_margins(X, w, b, lo, hi, out):

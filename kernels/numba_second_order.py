@@ -47,7 +47,8 @@ def binary_curvature_rows(X, y, w, b, sample_weight, block_rows, lo, hi, gradien
     this pass took 2.7x the time of ``cost_gradient`` in float32 (356 against 133 ms at
     4·10⁶ × 100 on the 2-core Zen 3).
     """
-    binary_blocks(X, y, w, b, sample_weight, block_rows, True, lo, hi, gradient, sums, curvature, True)
+    # np.bool_ flags, not literals: the specialization the cost_gradient pass compiles serves this one too.
+    binary_blocks(X, y, w, b, sample_weight, block_rows, np.bool_(True), lo, hi, gradient, sums, curvature, np.bool_(True))
 
 
 @njit(**_jit)
@@ -81,7 +82,9 @@ def softmax_probability_rows(X, y, W, b, sample_weight, block_rows, lo, hi, grad
     ``softmax_cost_gradient`` in float64 and 3.7x in float32 (797 and 917 ms against 293
     and 246 ms at 2·10⁶ × 100, K = 10, on the 2-core Zen 3).
     """
-    softmax_blocks(X, y, W, b, sample_weight, block_rows, True, lo, hi, gradient, gradient_b, sums, probabilities, True)
+    # np.bool_ flags, as in binary_curvature_rows: one specialization of softmax_blocks for both passes.
+    softmax_blocks(X, y, W, b, sample_weight, block_rows, np.bool_(True), lo, hi, gradient, gradient_b, sums,
+                   probabilities, np.bool_(True))
 
 
 @njit(**_jit)
