@@ -29,6 +29,10 @@ files. On the Zen 3 they took 119 ms per 2·10⁶ rows against 176 ms for the
 best loop kernel (4 rows × 2 classes, P in memory; 4 × 4 was best on the
 Zen 5, 150 ms per 4·10⁶ rows) and 238 ms for BLAS, same run.
 
+The same two kernels serve Newton-CG's softmax Hessian-vector product
+(:mod:`~fastlr.kernels.numba_second_order`: Uᵀ = V X_Bᵀ, then R X_B) and the
+K-class margins of prediction (:func:`~fastlr.kernels.numba_common.margins_rows`).
+
 Classes left over from the groups go one at a time (still a group of rows),
 rows and columns left over one at a time. Sums run in X's dtype, as BLAS's
 would; the order of additions is fixed by the code, so results are
