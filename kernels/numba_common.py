@@ -117,7 +117,7 @@ def weight_total(sample_weight, lo, hi):
 
 
 @njit(**_jit)
-def binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums, curvature, with_curvature):
+def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, with_curvature, lo, hi, gradient, sums, curvature):
     """Fused pass over rows [lo, hi) of the binary problem, in blocks of ``block_rows``.
 
     Per block: the margins (X from memory), then every row's loss and residual
@@ -125,8 +125,16 @@ def binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, 
     vectorized), then, while the block is in cache, its gradient contribution.
     Writes ``gradient`` (n,) = Σ s_i r_i x_i (when ``with_gradient``) and ``sums`` (3,) =
     (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i), all float64, with r_i = σ(z_i) − y_i, and when
-    ``with_curvature`` curvature[i] = s_i σ(z_i)(1 − σ(z_i)) (float64, (m,), rows lo..hi).
+    ``with_curvature`` curvature[i] = s_i σ(z_i)(1 − σ(z_i)) (float64, (m,), rows lo..hi;
+    an empty array otherwise): Newton-CG's curvature pass is this pass with the flag.
     An empty ``sample_weight`` means all weights are 1.
+
+    One row pass for ``cost``, ``cost_gradient`` and ``cost_gradient_curvature``, its
+    flags arguments from Python (never literals, which Numba would compile once per
+    value): each njit wrapper around it had cost its own optimization of the whole
+    linked loop, about 2 s of a first fit with an empty cache. Row by row with libm's
+    exp and log, as it was, the curvature pass took 2.7x the time of ``cost_gradient``
+    in float32 (356 against 133 ms at 4·10⁶ × 100 on the 2-core Zen 3).
     """
     n = X.shape[1]
     margins = np.empty(block_rows)
@@ -153,15 +161,6 @@ def binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, 
     sums[0] = loss_sum
     sums[1] = residual_sum
     sums[2] = weight_total(sample_weight, lo, hi)
-
-
-@njit(**_jit)
-def binary_rows(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums):
-    """:func:`binary_blocks` without the curvature: the loss (and gradient) of rows [lo, hi)."""
-    # np.bool_, not the literal False: a literal flag would compile binary_blocks a second
-    # time for the curvature pass (as the literal 0 did products_scalar; see there).
-    binary_blocks(X, y, w, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, sums, np.empty(0),
-                  np.bool_(False))
 
 
 @njit(**_jit)
@@ -231,8 +230,8 @@ def class_index(label, n_classes):
 
 
 @njit(**_jit)
-def softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums,
-                   probabilities, with_probabilities):
+def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, with_probabilities, lo, hi, gradient,
+                 gradient_b, sums, probabilities):
     """Fused pass over rows [lo, hi) of the multinomial problem, two small GEMMs per block.
 
     Per block of ``block_rows`` rows X_B, classes along the first axis so that
@@ -250,7 +249,11 @@ def softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi,
 
     Writes ``gradient`` (K, n) = Σ s_i r_ik x_i and ``gradient_b`` (K,) = Σ s_i r_ik
     (when ``with_gradient``) and ``sums`` (2,) = (Σ s_i loss_i, Σ s_i), float64, and
-    when ``with_probabilities`` probabilities[i, k] = p_ik ((m, K) in X's dtype, rows lo..hi).
+    when ``with_probabilities`` probabilities[i, k] = p_ik ((m, K) in X's dtype, rows lo..hi;
+    (0, K) otherwise): Newton-CG's probability pass is this pass with the flag (one row pass
+    for both, as :func:`binary_rows`). Row by row with libm's exp, as it was, that pass
+    took 2.7x the time of ``softmax_cost_gradient`` in float64 and 3.7x in float32
+    (797 and 917 ms against 293 and 246 ms at 2·10⁶ × 100, K = 10, on the 2-core Zen 3).
     A label outside 0..K-1, or not a whole number, is never used as an index: its row
     makes the loss NaN.
     """
@@ -317,14 +320,6 @@ def softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi,
                 gradient_b[k] += residual_sum
     sums[0] = loss_sum
     sums[1] = weight_total(sample_weight, lo, hi)
-
-
-@njit(**_jit)
-def softmax_rows(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums):
-    """:func:`softmax_blocks` without the probabilities: the loss (and gradient) of rows [lo, hi)."""
-    no_probabilities = np.empty((0, W.shape[0]), dtype=X.dtype)
-    softmax_blocks(X, y, W, b, sample_weight, block_rows, with_gradient, lo, hi, gradient, gradient_b, sums,
-                   no_probabilities, np.bool_(False))  # np.bool_: one compilation with the probability pass
 
 
 def binary_margins(X, w, b, lo, hi, out):
@@ -497,11 +492,13 @@ class NumbaBackend(Backend):
         dtype = X.dtype
         inputs = (
             X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype),
-            block_rows(n, dtype.itemsize, m), with_gradient,
+            block_rows(n, dtype.itemsize, m), with_gradient, False,
         )
         # The gradient of each block is one BLAS GEMV, one thread per row range.
         with blas_threads_limited(1):
-            gradient, (loss, residual, weight) = self._reduce(binary_rows, m, inputs, [(n,), (3,)])
+            gradient, (loss, residual, weight) = self._reduce(
+                binary_rows, m, inputs, [(n,), (3,)], per_row=(np.empty(0),)
+            )
         return loss / weight, gradient / weight, residual / weight
 
     def _cost(self, X, y, w, b, sample_weight):
@@ -541,8 +538,11 @@ class NumbaBackend(Backend):
         W, b = as_matrix(W, b, dtype)
         W = np.ascontiguousarray(W)  # the products' loops run along W's rows
         n_classes = W.shape[0]
-        inputs = (X, y, W, b, as_weights(sample_weight, dtype), block_rows(n, dtype.itemsize, m), with_gradient)
-        gradient, gradient_b, (loss, weight) = self._reduce(softmax_rows, m, inputs, [(n_classes, n), (n_classes,), (2,)])
+        inputs = (X, y, W, b, as_weights(sample_weight, dtype), block_rows(n, dtype.itemsize, m), with_gradient, False)
+        gradient, gradient_b, (loss, weight) = self._reduce(
+            softmax_rows, m, inputs, [(n_classes, n), (n_classes,), (2,)],
+            per_row=(np.empty((0, n_classes), dtype=dtype),),
+        )
         return loss / weight, gradient / weight, gradient_b / weight
 
     def _softmax_cost(self, X, y, W, b, sample_weight):
@@ -553,19 +553,18 @@ class NumbaBackend(Backend):
         dtype = X.dtype
         return dtype.type(loss), gradient.astype(dtype), gradient_b.astype(dtype)
 
-    # -- Newton-CG: the fused passes of fastlr.kernels.numba_second_order ----------------
+    # -- Newton-CG: the curvature passes above with their flag, the Hessian products of
+    # fastlr.kernels.numba_second_order ------------------------------------------------
     def _cost_gradient_curvature(self, X, y, w, b, sample_weight):
         m, n = X.shape
         dtype = X.dtype
         curvature = np.empty(m)
         inputs = (
             X, y, np.asarray(w, dtype=dtype), as_scalar(b, dtype), as_weights(sample_weight, dtype),
-            block_rows(n, dtype.itemsize, m),
+            block_rows(n, dtype.itemsize, m), True, True,
         )
         with blas_threads_limited(1):  # one GEMV per block, one thread per row range
-            gradient, (loss, residual, weight) = self._reduce(
-                second_order().binary_curvature_rows, m, inputs, [(n,), (3,)], per_row=(curvature,)
-            )
+            gradient, (loss, residual, weight) = self._reduce(binary_rows, m, inputs, [(n,), (3,)], per_row=(curvature,))
         curvature /= weight
         return dtype.type(loss / weight), (gradient / weight).astype(dtype), dtype.type(residual / weight), curvature
 
@@ -579,12 +578,12 @@ class NumbaBackend(Backend):
         m, n = X.shape
         dtype = X.dtype
         W, b = as_matrix(W, b, dtype)
+        W = np.ascontiguousarray(W)  # as in _multinomial: the same specialization of softmax_rows
         n_classes = W.shape[0]
         probabilities = np.empty((m, n_classes), dtype=dtype)
-        inputs = (X, y, W, b, as_weights(sample_weight, dtype), block_rows(n, dtype.itemsize, m))
+        inputs = (X, y, W, b, as_weights(sample_weight, dtype), block_rows(n, dtype.itemsize, m), True, True)
         gradient, gradient_b, (loss, weight) = self._reduce(
-            second_order().softmax_probability_rows, m, inputs,
-            [(n_classes, n), (n_classes,), (2,)], per_row=(probabilities,),
+            softmax_rows, m, inputs, [(n_classes, n), (n_classes,), (2,)], per_row=(probabilities,),
         )
         return (
             dtype.type(loss / weight), (gradient / weight).astype(dtype), (gradient_b / weight).astype(dtype),

@@ -1,17 +1,14 @@
-"""Fused Numba passes for Newton-CG: the curvature with the gradient, and Hessian-vector products.
+"""Numba's Hessian-vector passes for Newton-CG, one read of X each.
 
-Four passes, each one read of X: the curvature and probability passes are the
-blocked passes of ``cost_gradient`` and ``softmax_cost_gradient`` that also write
-their per-row output; the binary Hessian product goes row by row with the row in
-L1 for its two uses, the softmax one in blocks of rows (the conventions of
-:mod:`fastlr.kernels.numba_common`: float64 accumulators, products of X with a
-vector in X's dtype, an empty ``sample_weight`` for unit weights):
+Newton-CG's other passes, the loss and gradient with the curvature d_i =
+s_i p_i (1 − p_i) or the class probabilities P (m, K) written per row, are the
+blocked gradient passes of :mod:`fastlr.kernels.numba_common` with their flag
+set (``binary_rows``, ``softmax_rows``). Here, in the conventions of that
+module (float64 accumulators, products of X with a vector in X's dtype, an
+empty ``sample_weight`` for unit weights):
 
-- ``binary_curvature``: the binary loss and gradient and the diagonal
-  d_i = s_i p_i (1 − p_i) / Σs of the Hessian's data term, written per row;
-- ``binary_hessian_product``: u_i = d_i (x_i·v + v_b), then (Σ u_i x_i, Σ u_i);
-- ``softmax_probabilities``: the softmax loss and gradient and the class
-  probabilities P (m, K), written per row;
+- ``binary_hessian_product``: u_i = d_i (x_i·v + v_b), then (Σ u_i x_i, Σ u_i),
+  row by row with the row in L1 for its two uses;
 - ``softmax_hessian_product``: u_i = V x_i + v_b, r_i = s_i (p_i ⊙ u_i − p_i (p_iᵀ u_i)),
   then ((1/Σs) Σ r_i x_iᵀ, (1/Σs) Σ r_i), in blocks of rows as the softmax gradient
   pass, its two products register-blocked.
@@ -28,7 +25,6 @@ import numpy as np
 from numba import njit
 
 from fastlr.kernels import numba_build, numba_small_gemm
-from fastlr.kernels.numba_common import binary_blocks, softmax_blocks
 from fastlr.kernels.numba_prefetch import prefetch_row, rows_ahead
 
 #: ``nogil``: numba-parallel runs the row ranges on Python threads.
@@ -36,21 +32,6 @@ _jit = dict(cache=numba_build.CACHE, fastmath=set(numba_build.FASTMATH), error_m
 
 
 # -- row passes --------------------------------------------------------------------------
-@njit(**_jit)
-def binary_curvature_rows(X, y, w, b, sample_weight, block_rows, lo, hi, gradient, sums, curvature):
-    """Rows [lo, hi): writes ``gradient`` (n,) = Σ s_i r_i x_i, ``sums`` (3,) =
-    (Σ s_i ℓ_i, Σ s_i r_i, Σ s_i) and curvature[i] = s_i p_i (1 − p_i) (not yet divided by Σs).
-
-    The blocked pass of ``cost_gradient`` (:func:`~fastlr.kernels.numba_common.binary_blocks`)
-    with the curvature written too, as e/(1 + e)² from e = e^{−|z|}: exact for confident
-    rows, where p (1 − p) would round. Row by row with libm's exp and log, as it was,
-    this pass took 2.7x the time of ``cost_gradient`` in float32 (356 against 133 ms at
-    4·10⁶ × 100 on the 2-core Zen 3).
-    """
-    # np.bool_ flags, not literals: the specialization the cost_gradient pass compiles serves this one too.
-    binary_blocks(X, y, w, b, sample_weight, block_rows, np.bool_(True), lo, hi, gradient, sums, curvature, np.bool_(True))
-
-
 @njit(**_jit)
 def binary_hessian_product_rows(X, curvature, v, v_b, lo, hi, product, total):
     """Rows [lo, hi): writes ``product`` (n,) = Σ u_i x_i and ``total`` (1,) = Σ u_i,
@@ -72,29 +53,13 @@ def binary_hessian_product_rows(X, curvature, v, v_b, lo, hi, product, total):
 
 
 @njit(**_jit)
-def softmax_probability_rows(X, y, W, b, sample_weight, block_rows, lo, hi, gradient, gradient_b, sums, probabilities):
-    """Rows [lo, hi) of the softmax loss: writes ``gradient`` (K, n), ``gradient_b`` (K,),
-    ``sums`` (2,) = (Σ s_i ℓ_i, Σ s_i) and the probabilities p_ik of these rows.
-
-    The blocked pass of ``softmax_cost_gradient``
-    (:func:`~fastlr.kernels.numba_common.softmax_blocks`) with p_ik = e^{z_k − t} / Σ_k e^{z_k − t}
-    written too. Row by row with libm's exp, as it was, this pass took 2.7x the time of
-    ``softmax_cost_gradient`` in float64 and 3.7x in float32 (797 and 917 ms against 293
-    and 246 ms at 2·10⁶ × 100, K = 10, on the 2-core Zen 3).
-    """
-    # np.bool_ flags, as in binary_curvature_rows: one specialization of softmax_blocks for both passes.
-    softmax_blocks(X, y, W, b, sample_weight, block_rows, np.bool_(True), lo, hi, gradient, gradient_b, sums,
-                   probabilities, np.bool_(True))
-
-
-@njit(**_jit)
 def softmax_hessian_product_rows(X, probabilities, sample_weight, V, v_b, block_rows, lo, hi, product, product_b,
                                  weight):
     """Rows [lo, hi): writes ``product`` (K, n) = Σ r_i x_iᵀ, ``product_b`` (K,) = Σ r_i
     and ``weight`` (1,) = Σ s_i, r_i = s_i (p_i ⊙ u_i − p_i (p_iᵀ u_i)), u_i = V x_i + v_b.
 
     In blocks of ``block_rows`` rows X_B, as the softmax gradient pass
-    (:func:`~fastlr.kernels.numba_common.softmax_blocks`): Uᵀ = V X_Bᵀ by the register
+    (:func:`~fastlr.kernels.numba_common.softmax_rows`): Uᵀ = V X_Bᵀ by the register
     blocks of :func:`~fastlr.kernels.numba_small_gemm.block_scores`, the residuals of the
     block (K, rows) in float64 and stored in X's dtype, then R X_B by the vector tiles of
     :func:`~fastlr.kernels.numba_small_gemm.add_block_products` while X_B is in cache.

@@ -1,6 +1,5 @@
 """Every backend against the python reference and against finite differences."""
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -619,31 +618,3 @@ def test_small_gemm_products_tile_refuses_a_strided_x():
     with pytest.raises(numba.core.errors.TypingError):
         call(X, np.ones((1, 4)), np.zeros((1, 4)))
 
-
-def test_the_fused_passes_share_one_compilation_of_their_blocks():
-    """The cost/gradient passes and Newton-CG's curvature and probability passes call the same
-    block loops with flags: passed as literals, each flag value compiled the loops again
-    (about 5 s of a first softmax fit). In a process without the cache (a cached caller never
-    compiles its callees), after all four passes no specialization has a literal flag."""
-    pytest.importorskip("numba")
-    script = """
-from numba.core import types
-import numpy as np
-from fastlr import get_backend
-from fastlr.kernels import numba_common
-kernels = get_backend("numba")
-rng = np.random.default_rng(0)
-X, W = rng.standard_normal((50, 3)), rng.standard_normal((3, 3))
-y, labels = (rng.random(50) < 0.5).astype(float), rng.integers(0, 3, 50)
-kernels.cost_gradient(X, y, W[0], 0.0)
-kernels.cost_gradient_curvature(X, y, W[0], 0.0)
-kernels.softmax_cost_gradient(X, labels, W, np.zeros(3))
-kernels.softmax_cost_gradient_probabilities(X, labels, W, np.zeros(3))
-for blocks in (numba_common.binary_blocks, numba_common.softmax_blocks):
-    flags = [(signature[6], signature[-1]) for signature in blocks.signatures]
-    print(blocks.py_func.__name__, len(flags), all(f == types.boolean and not isinstance(f, types.Literal) for pair in flags for f in pair))
-"""
-    env = {**os.environ, "FASTLR_NUMBA_CACHE": "0"}
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["binary_blocks", "1", "True", "softmax_blocks", "1", "True"], result.stdout
