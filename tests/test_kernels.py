@@ -519,7 +519,7 @@ def test_fused_second_order_passes_match_the_generic_ones(m, dtype, weighted):
 
 @pytest.mark.parametrize("backend", ["numba", "numba-parallel"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n_classes", [2, 10, 13])
+@pytest.mark.parametrize("n_classes", [1, 2, 10, 13])
 def test_multiclass_margins_in_blocks_match_numpy(backend, dtype, n_classes):
     """The K-class margins, written block by block from the register-blocked scores, against
     NumPy's X @ Wᵀ + b: rows over several blocks and a partial one (odd m: a row left over
