@@ -485,6 +485,7 @@ class NumbaBackend(Backend):
             inputs = (X, np.asarray(w, dtype=dtype), as_scalar(b, dtype))
             return self._map(binary_margins, m, inputs, np.empty(m, dtype=dtype))
         W, b = as_matrix(w, b, dtype)
+        W = np.ascontiguousarray(W)  # as in _multinomial: the scores kernel's one specialization
         return self._map(margins_rows, m, (X, W, b), np.empty((m, W.shape[0]), dtype=dtype))
 
     def _binary(self, X, y, w, b, sample_weight, with_gradient):
@@ -594,6 +595,7 @@ class NumbaBackend(Backend):
         m, n = X.shape
         dtype = X.dtype
         V, v_b = as_matrix(V, v_b, dtype)
+        V = np.ascontiguousarray(V)  # as in _multinomial: the scores kernel's one specialization
         inputs = (
             X, np.ascontiguousarray(probabilities, dtype=dtype), as_weights(sample_weight, dtype), V, v_b,
             block_rows(n, dtype.itemsize, m),

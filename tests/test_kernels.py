@@ -617,4 +617,3 @@ def test_small_gemm_products_tile_refuses_a_strided_x():
     X = np.ones((4, 8))[:, ::2]
     with pytest.raises(numba.core.errors.TypingError):
         call(X, np.ones((1, 4)), np.zeros((1, 4)))
-
