@@ -16,10 +16,15 @@ block shape per register file (:data:`SCORE_BLOCKS`, picked for the host by
 * 32 registers (AVX-512, a Zen 5): 4 rows × 4 classes (16 running sums plus
   8 loads), 150 ms per 4·10⁶ rows of 100 float64 against BLAS's 310 ms on
   one core.
-* 16 registers (AVX2, a Zen 3): that 4 × 4 block spills. 2 rows × 5 classes
-  (10 sums plus 7 loads): 166 ms per 2·10⁶ rows of 100 float64, the block in
-  cache, against 246 ms for 4 × 4 and 255 ms for BLAS (one core, K = 10,
-  blocks of 160 rows, same run); ``benchmarks/small_gemm_shapes.py``.
+* 16 registers (AVX2, a Zen 3): that 4 × 4 block spills. 3 rows × 4 classes
+  (12 sums, 3 loads of X and one of W: all 16 registers), classes in groups
+  of 4 and then 3 (K = 10: 4 + 3 + 3). Per 2·10⁶ rows of 100 float64, K = 10,
+  the block in cache, one core: 145–182 ms against 161–200 ms for the
+  2 rows × 5 classes block it replaced and 247–485 ms for 4 × 4, same runs
+  (this VM's load moves every figure); ``benchmarks/small_gemm_shapes.py``.
+  In the whole softmax pass on both cores it took the float32 pass from
+  361–437 to 334–353 ms per 4·10⁶ rows; float64 stayed within the noise
+  (491–538 against 508–534 ms), alternating processes.
 
 The products P += R X_B sum over the block's rows, an axis that no loop of
 scalar code can keep in registers for LLVM: they are tiles of 5 classes × 2
@@ -131,47 +136,87 @@ def block_scores_4x4(X, W, start, count, Z):
     scores_row_by_row(X, W, start, r, count, Z)
 
 
+@njit(inline="always", **_jit)
+def groups_of_four(n_classes):
+    """How many groups of 4 classes :func:`block_scores_3x4` takes before its groups of 3:
+    the most that leave a multiple of 3 (K = 10: 4 + 3 + 3; K = 12: 4 + 4 + 4), or as many
+    as fit when none does (K = 5: 4, then one class on its own)."""
+    for fours in range(n_classes // 4, -1, -1):
+        if (n_classes - 4 * fours) % 3 == 0:
+            return fours
+    return n_classes // 4
+
+
 @njit(**_jit)
-def block_scores_2x5(X, W, start, count, Z):
-    """As :func:`block_scores_4x4`, 2 rows × 5 classes at a time: 10 running sums and
-    7 loads per column, within the 16 vector registers of AVX2."""
+def block_scores_3x4(X, W, start, count, Z):
+    """As :func:`block_scores_4x4`, 3 rows × 4 classes at a time, for AVX2's 16 vector
+    registers: 12 running sums, 3 loads of X and one of W per column. Classes go in groups
+    of 4, then of 3 (9 sums), then one at a time (:func:`groups_of_four`); rows left over
+    from the groups of 3, one at a time.
+
+    Why 12 sums: each sum is a chain of n/4 dependent multiply-adds (latency about 5
+    cycles on a Zen 3), so 2 FMA units need about 10 sums in flight; 10 (the 2 × 5
+    block) leave no slack for the loads, 12 do (module docstring).
+    """
     n_classes, n = W.shape
     zero = X.dtype.type(0)
-    grouped = n_classes - n_classes % 5
+    fours = groups_of_four(n_classes)
+    threes_end = 4 * fours + 3 * ((n_classes - 4 * fours) // 3)
     ahead = rows_ahead(X)
     r = 0
-    while r + 2 <= count:
+    while r + 3 <= count:
         i = start + r
-        prefetch_row(X, i + ahead)
-        prefetch_row(X, i + ahead + 1)
-        for k in range(0, n_classes - 5 + 1, 5):  # the bound as in block_scores_4x4
-            a00 = zero; a01 = zero; a02 = zero; a03 = zero; a04 = zero  # a<row><class>
-            a10 = zero; a11 = zero; a12 = zero; a13 = zero; a14 = zero
+        for q in range(3):
+            prefetch_row(X, i + ahead + q)
+        for k in range(0, 4 * fours, 4):
+            a00 = zero; a01 = zero; a02 = zero; a03 = zero  # a<row><class>, one line per row
+            a10 = zero; a11 = zero; a12 = zero; a13 = zero
+            a20 = zero; a21 = zero; a22 = zero; a23 = zero
             for j in range(n):
                 x0 = X[i, j]
                 x1 = X[i + 1, j]
+                x2 = X[i + 2, j]
                 w = W[k, j]
-                a00 += x0 * w; a10 += x1 * w
+                a00 += x0 * w; a10 += x1 * w; a20 += x2 * w
                 w = W[k + 1, j]
-                a01 += x0 * w; a11 += x1 * w
+                a01 += x0 * w; a11 += x1 * w; a21 += x2 * w
                 w = W[k + 2, j]
-                a02 += x0 * w; a12 += x1 * w
+                a02 += x0 * w; a12 += x1 * w; a22 += x2 * w
                 w = W[k + 3, j]
-                a03 += x0 * w; a13 += x1 * w
-                w = W[k + 4, j]
-                a04 += x0 * w; a14 += x1 * w
-            Z[k, r] = a00; Z[k + 1, r] = a01; Z[k + 2, r] = a02; Z[k + 3, r] = a03; Z[k + 4, r] = a04
-            Z[k, r + 1] = a10; Z[k + 1, r + 1] = a11; Z[k + 2, r + 1] = a12; Z[k + 3, r + 1] = a13; Z[k + 4, r + 1] = a14
-        for k in range(grouped, n_classes):
+                a03 += x0 * w; a13 += x1 * w; a23 += x2 * w
+            Z[k, r] = a00; Z[k + 1, r] = a01; Z[k + 2, r] = a02; Z[k + 3, r] = a03
+            Z[k, r + 1] = a10; Z[k + 1, r + 1] = a11; Z[k + 2, r + 1] = a12; Z[k + 3, r + 1] = a13
+            Z[k, r + 2] = a20; Z[k + 1, r + 2] = a21; Z[k + 2, r + 2] = a22; Z[k + 3, r + 2] = a23
+        for k in range(4 * fours, threes_end, 3):
+            a00 = zero; a01 = zero; a02 = zero
+            a10 = zero; a11 = zero; a12 = zero
+            a20 = zero; a21 = zero; a22 = zero
+            for j in range(n):
+                x0 = X[i, j]
+                x1 = X[i + 1, j]
+                x2 = X[i + 2, j]
+                w = W[k, j]
+                a00 += x0 * w; a10 += x1 * w; a20 += x2 * w
+                w = W[k + 1, j]
+                a01 += x0 * w; a11 += x1 * w; a21 += x2 * w
+                w = W[k + 2, j]
+                a02 += x0 * w; a12 += x1 * w; a22 += x2 * w
+            Z[k, r] = a00; Z[k + 1, r] = a01; Z[k + 2, r] = a02
+            Z[k, r + 1] = a10; Z[k + 1, r + 1] = a11; Z[k + 2, r + 1] = a12
+            Z[k, r + 2] = a20; Z[k + 1, r + 2] = a21; Z[k + 2, r + 2] = a22
+        for k in range(threes_end, n_classes):
             a0 = zero
             a1 = zero
+            a2 = zero
             for j in range(n):
                 w = W[k, j]
                 a0 += X[i, j] * w
                 a1 += X[i + 1, j] * w
+                a2 += X[i + 2, j] * w
             Z[k, r] = a0
             Z[k, r + 1] = a1
-        r += 2
+            Z[k, r + 2] = a2
+        r += 3
     scores_row_by_row(X, W, start, r, count, Z)
 
 
@@ -227,7 +272,7 @@ def add_block_products(X, R, start, count, P):
 
 
 #: The scores kernel by the number of vector registers (measured: see the module docstring).
-SCORE_BLOCKS = {32: block_scores_4x4, 16: block_scores_2x5}
+SCORE_BLOCKS = {32: block_scores_4x4, 16: block_scores_3x4}
 
 
 def host_register_file() -> int:

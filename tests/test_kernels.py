@@ -557,9 +557,25 @@ def test_softmax_hessian_product_in_register_tiles_matches_the_python_reference(
         np.testing.assert_allclose(value, expected, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-2)
 
 
+@pytest.mark.parametrize("n, itemsize, m", [(100, 8, 10**6), (100, 4, 10**6), (37, 8, 500), (1, 8, 10**6),
+                                             (10**6, 8, 10**6), (100, 8, 13), (100, 8, 11), (100, 8, 1)])
+def test_block_rows_are_whole_row_groups_within_the_block_bytes(n, itemsize, m):
+    """Blocks hold whole groups of the scores kernels' rows (a multiple of 12 whenever 12
+    rows fit), never more than NUMBA_BLOCK_BYTES of X (one row at least) nor more than m."""
+    from fastlr import config
+    from fastlr.kernels.numba_common import ROW_GROUPS, block_rows
+
+    rows = block_rows(n, itemsize, m)
+    assert 1 <= rows <= m
+    assert rows == 1 or rows * n * itemsize <= config.NUMBA_BLOCK_BYTES
+    fitting = min(m, config.NUMBA_BLOCK_BYTES // (n * itemsize))
+    assert rows % ROW_GROUPS == 0 if fitting >= ROW_GROUPS else rows == max(1, fitting)
+    assert rows > fitting - ROW_GROUPS  # cut down by less than one group
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n_classes", [1, 3, 4, 5, 10, 13])
-@pytest.mark.parametrize("count", [1, 3, 4, 9])
+@pytest.mark.parametrize("n_classes", [1, 2, 3, 4, 5, 7, 10, 12, 13])
+@pytest.mark.parametrize("count", [1, 3, 4, 9, 10])
 @pytest.mark.parametrize("registers", [32, 16])
 def test_small_gemm_block_scores_match_numpy(dtype, n_classes, count, registers):
     """Each register file's block scores (their groups of classes and rows, and the
