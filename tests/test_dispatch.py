@@ -40,6 +40,20 @@ def test_cupy_without_a_device_says_why():
     assert "cupy" not in fastlr.available_backends()
 
 
+def test_a_backend_is_probed_once_per_process():
+    """The probe (an import that may fail, a CUDA device count) runs on the first
+    question only; every later one gets the same answer."""
+    from fastlr.dispatch import BackendEntry
+
+    calls = []
+    entry = BackendEntry("probe-count", "counts its probes", lambda: calls.append(1) or "not here", lambda: None)
+    assert [entry.unavailable_reason() for _ in range(3)] == ["not here"] * 3
+    assert len(calls) == 1
+    usable = BackendEntry("probe-ok", "usable", lambda: calls.append(1), lambda: None)
+    assert usable.unavailable_reason() is None and usable.unavailable_reason() is None
+    assert len(calls) == 2
+
+
 def test_auto_picks_numba_parallel_when_numba_is_installed():
     expected = "numba-parallel" if importlib.util.find_spec("numba") else "numpy"
     assert fastlr.resolve_backend_name("auto", np.zeros((2, 2))) == expected
