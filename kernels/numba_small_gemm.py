@@ -23,8 +23,9 @@ block shape per register file (:data:`SCORE_BLOCKS`, picked for the host by
   2 rows × 5 classes block it replaced and 247–485 ms for 4 × 4, same runs
   (this VM's load moves every figure); ``benchmarks/small_gemm_shapes.py``.
   In the whole softmax pass on both cores it took the float32 pass from
-  361–437 to 334–353 ms per 4·10⁶ rows; float64 stayed within the noise
-  (491–538 against 508–534 ms), alternating processes.
+  387–436 to 324–351 ms per 4·10⁶ rows; float64 stayed within the noise
+  (501–531 against 500–548 ms), three runs each in alternating processes
+  (``benchmarks/results/cpu_kernel_roofs_scores_3x4_vs_447e62f_2core_zen3.json``).
 
 The products P += R X_B sum over the block's rows, an axis that no loop of
 scalar code can keep in registers for LLVM: they are tiles of 5 classes × 2
@@ -187,6 +188,8 @@ def block_scores_3x4(X, W, start, count, Z):
             Z[k, r] = a00; Z[k + 1, r] = a01; Z[k + 2, r] = a02; Z[k + 3, r] = a03
             Z[k, r + 1] = a10; Z[k + 1, r + 1] = a11; Z[k + 2, r + 1] = a12; Z[k + 3, r + 1] = a13
             Z[k, r + 2] = a20; Z[k + 1, r + 2] = a21; Z[k + 2, r + 2] = a22; Z[k + 3, r + 2] = a23
+        # The group of 4 with one class fewer, written out again: a loop over the classes
+        # inside the column loop would keep the sums in memory, not in registers.
         for k in range(4 * fours, threes_end, 3):
             a00 = zero; a01 = zero; a02 = zero
             a10 = zero; a11 = zero; a12 = zero
