@@ -1,21 +1,22 @@
-"""Newton's method (IRLS) with a Cholesky solve and a backtracking line search.
+"""Newton's method (IRLS) with a Cholesky solve and the line search of the other Newton solvers.
 
 Each iteration is one blocked pass over X that returns the cost, the gradient
 and the Hessian H = X̃ᵀ D X̃ / Σs + λ₂I (BLAS ``syrk`` per block, see the
 kernels), then a Cholesky solve of the (n+1)² system H d = −g on the host.
-A step is accepted when it meets the Armijo condition
-F(θ + a d) ≤ F(θ) + 10⁻⁴ a gᵀd; the evaluation at the accepted point already
-holds the next gradient and Hessian, so a full step costs one pass.
+The step along d is that of Newton-CG (:mod:`fastlr.solvers.line_search`:
+Armijo, or the approximate Wolfe test where the decrease is below the rounding
+of F, as it is near a float32 optimum); the evaluation at the accepted point
+already holds the next gradient and Hessian, so a full step costs one pass.
+With Armijo's test alone, on halving steps, float32 fits stalled above ``tol``
+(make_classification 5000 × 15: optimality 3.2e-6 after 7 iterations at
+tol = 1e-6, 21 ms, where Newton-CG converged in 14 ms).
 """
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-from fastlr.solvers.newton_cg import minimize_newton_cg
-from fastlr.solvers.record import stalled
-
-ARMIJO = 1e-4
-MIN_STEP = 1e-10
+from fastlr.solvers.line_search import accepted, cost_noise, shorter_step
+from fastlr.solvers.newton_cg import MAX_LINE_SEARCH, minimize_newton_cg
 
 
 def _newton_direction(hessian, gradient):
@@ -45,6 +46,7 @@ def minimize_newton(objective, theta0, options, record):
     if objective.n_classes > 1:
         return minimize_newton_cg(objective, theta0, options, record)
     xp = objective.xp
+    noise = cost_noise(objective.X.dtype)
     theta = np.asarray(theta0, dtype=np.float64)
 
     def evaluate(point):
@@ -57,15 +59,16 @@ def minimize_newton(objective, theta0, options, record):
         direction = _newton_direction(hessian, gradient)
         slope = float(gradient @ direction)
         step = 1.0
-        while True:
+        for _ in range(MAX_LINE_SEARCH):
             trial = theta + step * direction
             trial_cost, trial_gradient, trial_hessian = evaluate(trial)
-            # Near the optimum the decrease is below rounding: halving on
-            # that noise would cost a pass over X per halving for nothing.
-            if trial_cost <= cost + ARMIJO * step * slope or step < MIN_STEP or stalled(cost, trial_cost):
+            trial_slope = float(trial_gradient @ direction)
+            if accepted(np, cost, slope, trial_cost, trial_slope, step, noise):
                 break
-            step *= 0.5
-        theta, cost, gradient, hessian = trial, trial_cost, trial_gradient, trial_hessian
-        if not record.step(cost, np.abs(gradient).max(), theta=theta) and step < MIN_STEP:
+            step = float(shorter_step(np, slope, trial_cost, trial_slope, step))
+        else:
             record.stop("stalled")  # no step along the Newton direction decreases F
+            break
+        theta, cost, gradient, hessian = trial, trial_cost, trial_gradient, trial_hessian
+        record.step(cost, np.abs(gradient).max(), theta=theta)
     return record.finish(theta)
