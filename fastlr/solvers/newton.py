@@ -13,7 +13,7 @@ tol = 1e-6, 21 ms, where Newton-CG converged in 14 ms).
 """
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
+from scipy.linalg import lapack
 
 from fastlr.solvers.line_search import accepted, cost_noise, shorter_step
 from fastlr.solvers.newton_cg import MAX_LINE_SEARCH, minimize_newton_cg
@@ -21,20 +21,28 @@ from fastlr.solvers.newton_cg import MAX_LINE_SEARCH, minimize_newton_cg
 
 def _newton_direction(hessian, gradient):
     """Solve H d = −g by Cholesky, adding a growing ridge if H is not positive definite
-    (no penalty on separable data makes H singular)."""
+    (no penalty on separable data makes H singular).
+
+    LAPACK's ``potrf``/``potrs`` directly: ``scipy.linalg.cho_factor`` and ``cho_solve``
+    took 47 µs per 31 × 31 solve in their argument handling, these 6 µs; on breast cancer
+    a fit makes 8 of them in a few milliseconds.
+    """
     if not np.all(np.isfinite(hessian)):
         raise FloatingPointError(
             "Newton's Hessian is not finite (it overflowed): standardize the features "
             "(sklearn's StandardScaler) or use float64 data"
         )
+    hessian = np.asarray(hessian, dtype=np.float64)
+    potrf, potrs = lapack.get_lapack_funcs(("potrf", "potrs"), (hessian,))
     ridge = 0.0
     scale = max(float(np.abs(np.diag(hessian)).max()), 1e-12)
     while True:
-        try:
-            factor = cho_factor(hessian + ridge * np.eye(len(gradient)), check_finite=False)
-            return cho_solve(factor, -gradient, check_finite=False)
-        except LinAlgError:
-            ridge = max(2 * ridge, 1e-10 * scale)
+        shifted = hessian if ridge == 0.0 else hessian + ridge * np.eye(len(gradient))
+        factor, info = potrf(shifted, lower=False, clean=False)
+        if info == 0:  # info > 0: the leading minor of that order is not positive definite
+            direction, _ = potrs(factor, -np.asarray(gradient, dtype=np.float64), lower=False)
+            return direction
+        ridge = max(2 * ridge, 1e-10 * scale)
 
 
 def minimize_newton(objective, theta0, options, record):
