@@ -45,9 +45,21 @@ HESSIAN_BLOCK_ROWS = 2048
 #: than L-BFGS) and at 10⁴ × 10; L-BFGS at 10⁴ × 30 (25 ms vs 29 ms) and beyond,
 #: up to the sampled regime (10⁵ × 100: 231 ms vs 368 ms; 10⁵ × 300: 0.76 s vs 1.24 s),
 #: where Newton-CG wins again (5 × 10⁵ × 100: 0.92 s vs 1.5 s; 10⁵ × 10: 144 ms vs 236 ms).
-#: The dense Newton (Cholesky) was never faster than Newton-CG there (5 × 10⁵ × 10:
-#: 706 ms vs 367 ms; equal within noise below 10⁴ × 30), so ``"auto"`` does not pick it.
+#: (Newton-CG and L-BFGS only: the dense Newton of the narrow shapes below comes first.)
 AUTO_NEWTON_CG_MAX_ELEMENTS = 3 * 10**5
+
+#: ``solver="auto"`` picks the dense Newton (one pass per iteration that returns the
+#: (n+1)² Hessian, a Cholesky solve on the host) for binary problems, smooth penalties,
+#: dense X, up to this many features and rows. There the Hessian costs little more than
+#: a gradient, and each iteration is one kernel call where Newton-CG makes one per CG
+#: step. Measured with ``benchmarks/solver_crossover.py`` (numba-parallel, tol = 1e-6,
+#: 2-core Zen 3, record ``benchmarks/results/solver_crossover_2core_zen3.json``):
+#: fastest of fastlr's solvers at every m ≤ 3·10⁴ with n ≤ 30 but two ties
+#: (1.0–2.0x Newton-CG's or L-BFGS's time, 10⁴ × 20: 11.8 against 22.3 ms), slower at
+#: n = 50 in float64 (10⁴ × 50: 23.8 against 19.3 ms) and at m = 10⁵, where Newton-CG
+#: samples its Hessian (10⁵ × 10: 50.6 against 36.6 ms).
+AUTO_NEWTON_MAX_FEATURES = 30
+AUTO_NEWTON_MAX_ROWS = 30_000
 
 #: For the softmax, ``"auto"`` picks Newton-CG up to this many features, L-BFGS
 #: above. Newton-CG takes 6–10 iterations where L-BFGS takes 80–280, and its

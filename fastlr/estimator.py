@@ -58,9 +58,11 @@ class LogisticRegression(*callbacks.CALLBACK_BASES, ClassifierMixin, BaseEstimat
         ``"liblinear"`` as aliases of the fastlr solver that reaches the same optimum
         (:mod:`fastlr.solvers.aliases`; liblinear's penalized intercept is the one
         difference, and a warning says so). ``"auto"``: whichever reaches the
-        optimum first for the shape (:func:`fastlr.solvers.auto_solver`):
-        Newton-CG for small problems, for the softmax with up to 100 features and
-        where m is large enough to sample the Hessian, L-BFGS otherwise; the
+        optimum first for the shape (:func:`fastlr.solvers.auto_solver`): the
+        dense Newton for binary problems with up to 30 features and 30 000 rows,
+        Newton-CG for other small problems, for the softmax with up to 1000
+        features and where m is large enough to sample the Hessian, L-BFGS
+        otherwise; the
         proximal Newton ``newton-cd`` for binary L1 and elastic net, FISTA for
         the softmax or many features.
     penalty : {"auto", "l2", "l1", "elasticnet", None}, default="auto"

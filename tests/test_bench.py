@@ -500,6 +500,24 @@ def test_small_data_race_runs_every_implementation_to_the_optimum(tmp_path, monk
         assert "sklearnex-lbfgs: scikit-learn-intelex is not installed" in capsys.readouterr().err
 
 
+def test_solver_crossover_races_each_solver_and_names_autos_pick(tmp_path):
+    """benchmarks/solver_crossover.py on two tiny shapes, one round: every solver and the peer
+    timed, each at scikit-learn's optimum, auto's pick and the ratios from those times."""
+    from benchmarks import solver_crossover
+
+    rows = solver_crossover.main(["--rounds", "1", "--rows", "300", "--features", "5", "40",
+                                  "--dtype", "float64", "--output", str(tmp_path / "crossover.json")])
+    assert [(row["m"], row["n"]) for row in rows] == [(300, 5), (300, 40)]
+    assert [row["auto"] for row in rows] == ["newton", "newton-cg"]  # 5 features: dense; 40: beyond
+    for row in rows:
+        assert set(row["milliseconds"]) == {*solver_crossover.SOLVERS, solver_crossover.PEER}
+        assert all(abs(gap) < 1e-6 for gap in row["relative_gap"].values()), row["relative_gap"]
+        fastest = row["milliseconds"][row["fastest_fastlr"]]
+        assert fastest == min(row["milliseconds"][name] for name in solver_crossover.SOLVERS)
+        assert row["auto_over_fastest"] == pytest.approx(row["milliseconds"][row["auto"]] / fastest)
+    assert json.loads((tmp_path / "crossover.json").read_text())["rows"] == rows
+
+
 def test_small_gemm_shapes_benchmark_times_every_shape_and_blas(tmp_path):
     """benchmarks/small_gemm_shapes.py at a tiny size: the scores for each register
     block shape and for BLAS, each timed, the record written."""

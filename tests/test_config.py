@@ -21,6 +21,8 @@ def data():
 
 def test_auto_solver_threshold_is_read_at_call_time(data, monkeypatch):
     X, y = data
+    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton"
+    monkeypatch.setattr(config, "AUTO_NEWTON_MAX_ROWS", 299)
     assert fastlr.fit(X, y, backend="numpy").solver_ == "newton-cg"
     monkeypatch.setattr(config, "AUTO_NEWTON_CG_MAX_ELEMENTS", 100)
     assert fastlr.fit(X, y, backend="numpy").solver_ == "lbfgs"

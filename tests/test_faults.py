@@ -203,7 +203,7 @@ def test_newton_in_float32_on_timestamps_is_an_error_not_a_zero_coefficient():
     """The float32 Hessian overflows. A fallback to another solver would stall on the same
     data (first-order methods in float32 do), so the right answer is to stop and say why."""
     X, y = _timestamps(np.float32)
-    for solver in ("newton", "newton-cg", "auto"):  # auto picks Newton-CG for two features
+    for solver in ("newton", "newton-cg", "auto"):  # auto picks the dense Newton for two features
         with pytest.raises(FloatingPointError, match="Hessian is not finite.*standardize the features"):
             fastlr.fit(X, y, backend="numpy", solver=solver)
     with pytest.warns(ConvergenceWarning, match="standardize.*use float64 data"):
@@ -706,17 +706,24 @@ def test_any_problem_ends_in_a_finite_model_or_a_clear_error(problem):
 
 
 def test_separable_float32_fit_whose_margins_float32_cannot_resolve_warns():
-    """Hypothesis's find: penalty=None on two separable float32 rows (numpy backend; numba's
-    Newton-CG stops earlier, at a point that meets tol in float64 too). The coefficients
+    """Hypothesis's find: penalty=None on two separable float32 rows, Newton-CG (numpy backend;
+    numba's Newton-CG stops earlier, at a point that meets tol in float64 too). The coefficients
     grow to ~1e11, every float32 residual rounds to zero and the float32 gradient meets tol,
-    while the float64 gradient at that point is 28: the fit must not pass as converged."""
+    while the float64 gradient at that point is 28: the fit must not pass as converged.
+    The dense Newton (what ``auto`` picks for two features) stops at a point that meets tol
+    in float64, and says nothing."""
     backend = "numpy"
     X = np.array([[34.55842, 82.16181], [33.04371, -130.31572]], dtype=np.float32)
     y, sample_weight = np.array([0, 1]), np.array([4.29093184, 8.29425568])
     with pytest.warns(ConvergenceWarning, match="float32 rounds the margins .* cannot be trusted"):
-        model = fastlr.fit(X, y, sample_weight=sample_weight, penalty=None, tol=1e-6, backend=backend)
+        model = fastlr.fit(X, y, sample_weight=sample_weight, penalty=None, tol=1e-6, backend=backend,
+                           solver="newton-cg")
     assert np.abs(model.coef_).sum() > 1e6  # the growth the warning names
     assert _optimality(model, X, y, sample_weight) > 1.0  # and the float64 gradient is far from zero
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = fastlr.fit(X, y, sample_weight=sample_weight, penalty=None, tol=1e-6, backend=backend)
+    assert model.solver_ == "newton" and _optimality(model, X, y, sample_weight) <= 1e-6
 
 
 def test_well_posed_float32_fit_does_not_warn_about_margins():

@@ -163,7 +163,7 @@ def test_l1_ratio_alone_chooses_the_penalty(l1_ratio, small):
         model = LogisticRegression(backend="numpy", C=0.3, l1_ratio=l1_ratio, tol=1e-12).fit(X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(model.coef_ == 0, reference.coef_ == 0)  # L1 and elastic net: saga's zeros
-    assert model.solver_ == ("newton-cg" if l1_ratio == 0 else "newton-cd")
+    assert model.solver_ == ("newton" if l1_ratio == 0 else "newton-cd")
 
 
 def test_C_inf_is_no_penalty(small):

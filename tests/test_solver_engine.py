@@ -201,10 +201,17 @@ def test_auto_solver_follows_the_measured_crossovers(monkeypatch):
     monkeypatch.setattr(config, "AUTO_SOFTMAX_NEWTON_MAX_FEATURES", 1000)
     monkeypatch.setattr(config, "NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER", 250)
     monkeypatch.setattr(config, "NEWTON_CG_HESSIAN_SAMPLE_FACTOR", 8)
+    monkeypatch.setattr(config, "AUTO_NEWTON_MAX_FEATURES", 30)
+    monkeypatch.setattr(config, "AUTO_NEWTON_MAX_ROWS", 30_000)
     assert auto_solver("l1", 10**6, 100, 1) == "newton-cd"  # binary L1: proximal Newton
     assert auto_solver("elasticnet", 10**4, 5000, 1) == "fista"  # its (n+1)² model too wide
     assert auto_solver("l1", 10**4, 30, 10) == "fista"  # the softmax
-    assert auto_solver("l2", 500, 30, 1) == "newton-cg"  # small
+    assert auto_solver("l2", 500, 30, 1) == "newton"  # narrow: the (n+1)² Hessian costs about a gradient
+    assert auto_solver(None, 30_000, 1, 1) == "newton"
+    assert auto_solver("l2", 500, 31, 1) == "newton-cg"  # small
+    assert auto_solver("l2", 30_001, 5, 1) == "newton-cg"  # sampled: 8 × 250 × 6 ≤ m
+    assert auto_solver("l2", 500, 30, 10) == "newton-cg"  # the softmax: (K(n+1))² Hessian, never dense
+    assert auto_solver("l2", 500, 30, 1, sparse=True) == "newton-cg"  # CSR: never the dense Hessian
     assert auto_solver("l2", 10**5, 100, 1) == "lbfgs"  # too few rows to sample the Hessian
     assert auto_solver("l2", 500_000, 100, 1) == "newton-cg"  # sampled: 8 × 250 × 101 ≤ m
     assert auto_solver(None, 10**5, 1000, 1) == "lbfgs"

@@ -254,7 +254,7 @@ def test_auto_picks_a_proximal_solver_for_l1(breast_cancer, digits, monkeypatch)
     X, y = breast_cancer
     assert fastlr.fit(X, y, backend="numpy", l1_ratio=1, C=0.1).solver_ == "newton-cd"
     assert fastlr.fit(X, y, backend="numpy", l1_ratio=0.5, C=0.1).solver_ == "newton-cd"
-    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton-cg"
+    assert fastlr.fit(X, y, backend="numpy").solver_ == "newton"
     # Proximal Newton holds the (n+1)² Hessian: beyond the configured width, and for the softmax, FISTA.
     monkeypatch.setattr(fastlr.config, "AUTO_NEWTON_CD_MAX_FEATURES", X.shape[1] - 1)
     assert fastlr.fit(X, y, backend="numpy", l1_ratio=1, C=0.1).solver_ == "fista"

@@ -115,7 +115,9 @@ def auto_solver(penalty, n_samples, n_features, n_classes, sparse=False):
     binary problems up to ``config.AUTO_NEWTON_CD_MAX_FEATURES`` features, FISTA
     for more or for the softmax. Otherwise whichever reached scikit-learn's
     optimum first in the crossover measurements recorded in
-    :mod:`fastlr.config`: Newton-CG where its Hessian comes from a row sample
+    :mod:`fastlr.config`: the dense Newton for binary problems on dense X of at
+    most ``config.AUTO_NEWTON_MAX_FEATURES`` features and
+    ``config.AUTO_NEWTON_MAX_ROWS`` rows; Newton-CG where its Hessian comes from a row sample
     (m at least ``config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR`` ×
     ``config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER`` rows per parameter), on
     small problems (m × parameters ≤ ``config.AUTO_NEWTON_CG_MAX_ELEMENTS``)
@@ -132,6 +134,8 @@ def auto_solver(penalty, n_samples, n_features, n_classes, sparse=False):
         return "newton-cg"
     if penalty not in SMOOTH:
         return "newton-cd" if n_classes == 1 and n_features <= config.AUTO_NEWTON_CD_MAX_FEATURES else "fista"
+    if n_classes == 1 and n_features <= config.AUTO_NEWTON_MAX_FEATURES and n_samples <= config.AUTO_NEWTON_MAX_ROWS:
+        return "newton"  # dense X here: a binary CSR problem went to Newton-CG above
     parameters = n_classes * (n_features + 1)
     sampled = n_samples >= config.NEWTON_CG_HESSIAN_SAMPLE_FACTOR * config.NEWTON_CG_HESSIAN_ROWS_PER_PARAMETER * parameters
     small = n_samples * parameters <= config.AUTO_NEWTON_CG_MAX_ELEMENTS
