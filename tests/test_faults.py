@@ -499,6 +499,43 @@ def test_two_fits_at_once_leave_the_real_blas_as_it_was(registered):
     assert [lib["num_threads"] for lib in controller.info()] == original
 
 
+def test_the_last_to_leave_restores_blas_while_the_first_thread_still_runs():
+    """threadpoolctl ≥ 3.8 lets only the thread that first changed OpenBLAS's shared pool change
+    it again while that thread is alive. The first limit here is set on a thread that outlives
+    it; the restore comes from another thread: BLAS must get its threads back all the same."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from fastlr.threads import blas_threads_limited
+
+    controller = threadpoolctl.ThreadpoolController().select(user_api="blas")
+    if not controller.lib_controllers:
+        pytest.skip("no BLAS library that threadpoolctl can control")
+    original = [lib["num_threads"] for lib in controller.info()]
+    first_in, second_in, first_out, finish = (threading.Event() for _ in range(4))
+
+    def first():
+        with blas_threads_limited(1):
+            first_in.set()
+            assert second_in.wait(30)
+        first_out.set()
+        finish.wait(30)  # alive until the test has read BLAS back
+
+    def second():
+        assert first_in.wait(30)
+        with blas_threads_limited(1):
+            second_in.set()
+            assert first_out.wait(30)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    threads[1].join(60)
+    try:
+        assert [lib["num_threads"] for lib in controller.info()] == original
+    finally:
+        finish.set()
+        threads[0].join(60)
+
+
 # -- 9. dask chunks without rows ---------------------------------------------------------------
 @pytest.fixture
 def chunks_with_empty_ones():
