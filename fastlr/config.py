@@ -54,10 +54,10 @@ AUTO_NEWTON_CG_MAX_ELEMENTS = 3 * 10**5
 #: a gradient, and each iteration is one kernel call where Newton-CG makes one per CG
 #: step. Measured with ``benchmarks/solver_crossover.py`` (numba-parallel, tol = 1e-6,
 #: 2-core Zen 3, record ``benchmarks/results/solver_crossover_2core_zen3.json``):
-#: fastest of fastlr's solvers at every m ≤ 3·10⁴ with n ≤ 30 but two ties
-#: (1.0–2.0x Newton-CG's or L-BFGS's time, 10⁴ × 20: 11.8 against 22.3 ms), slower at
-#: n = 50 in float64 (10⁴ × 50: 23.8 against 19.3 ms) and at m = 10⁵, where Newton-CG
-#: samples its Hessian (10⁵ × 10: 50.6 against 36.6 ms).
+#: fastest of fastlr's solvers at m ≤ 3·10⁴ with n ≤ 30 but for near ties (at most
+#: 1.07x; 10⁴ × 20 float64: 9.4 ms against 18.7 for Newton-CG), slower at n = 50
+#: (10⁴ × 50 float64: 33.0 against 25.9 ms) and at m = 10⁵, where Newton-CG samples
+#: its Hessian (10⁵ × 10 float64: 34.5 against 21.3 ms).
 AUTO_NEWTON_MAX_FEATURES = 30
 AUTO_NEWTON_MAX_ROWS = 30_000
 

@@ -507,15 +507,22 @@ def test_solver_crossover_races_each_solver_and_names_autos_pick(tmp_path):
 
     rows = solver_crossover.main(["--rounds", "1", "--rows", "300", "--features", "5", "40",
                                   "--dtype", "float64", "--output", str(tmp_path / "crossover.json")])
+    record = json.loads((tmp_path / "crossover.json").read_text())
+    peers, skipped = solver_crossover.installed_peers()
+    assert "sklearn-newton-cholesky" in peers and set(peers) | {n.split(":")[0] for n in skipped} == set(
+        solver_crossover.PEERS)  # a peer that does not install is skipped with the reason
+    assert "scikit-learn" in record["peers"] and record["skipped"] == skipped
     assert [(row["m"], row["n"]) for row in rows] == [(300, 5), (300, 40)]
     assert [row["auto"] for row in rows] == ["newton", "newton-cg"]  # 5 features: dense; 40: beyond
     for row in rows:
-        assert set(row["milliseconds"]) == {*solver_crossover.SOLVERS, solver_crossover.PEER}
+        assert set(row["milliseconds"]) == {*solver_crossover.SOLVERS, *peers}
         assert all(abs(gap) < 1e-6 for gap in row["relative_gap"].values()), row["relative_gap"]
         fastest = row["milliseconds"][row["fastest_fastlr"]]
         assert fastest == min(row["milliseconds"][name] for name in solver_crossover.SOLVERS)
         assert row["auto_over_fastest"] == pytest.approx(row["milliseconds"][row["auto"]] / fastest)
-    assert json.loads((tmp_path / "crossover.json").read_text())["rows"] == rows
+        fastest_peer = min(row["milliseconds"][name] for name in peers)
+        assert row["fastest_peer_over_auto"] == pytest.approx(fastest_peer / row["milliseconds"][row["auto"]])
+    assert record["rows"] == rows
 
 
 def test_small_gemm_shapes_benchmark_times_every_shape_and_blas(tmp_path):
