@@ -655,6 +655,17 @@ def test_newton_refuses_a_hessian_that_does_not_fit_in_memory(monkeypatch):
     fastlr.fit(X, y, backend="numpy", solver="lbfgs")  # the advice works
 
 
+def test_newton_asks_for_free_memory_only_for_a_hessian_that_could_matter(monkeypatch):
+    asked = []
+    monkeypatch.setattr(training.memory, "available_bytes", lambda: asked.append(True) or 10_000_000)
+    X, y = _small()
+    fastlr.fit(X, y, backend="numpy", solver="newton")  # a few kB of Hessian copies
+    assert not asked
+    rng = np.random.default_rng(0)
+    fastlr.fit(rng.standard_normal((20, 200)), np.arange(20) % 2, backend="numpy", solver="newton", C=0.1)
+    assert asked  # 4 x 201² float64 = 1.3 MB
+
+
 # -- a property: finite result or clear error, never a silent NaN model or a false "converged" ------
 def _sigmoid(z):
     return np.exp(-np.logaddexp(0, -z))
